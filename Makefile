@@ -1,0 +1,52 @@
+# The one command surface: the README and CI call these targets and nothing else.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+UV_VERSION := 0.13.8
+# uv from PATH when present, else a private copy under .tools/ (nothing is installed globally).
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --locked
+PY_SOURCES := layers functions tests tools benchmarks
+
+.PHONY: help setup demo check lint typecheck test sam-validate cfn-lint sam-build bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+setup: $(UV)  ## install the locked dependencies into .venv
+	$(UV) sync --locked
+
+demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
+
+check: setup lint typecheck test sam-validate cfn-lint sam-build  ## every check CI runs
+
+lint:  ## ruff lint and format check
+	$(RUN) ruff check $(PY_SOURCES)
+	$(RUN) ruff format --check $(PY_SOURCES)
+
+typecheck:  ## mypy (strict) on the runtime code and the handlers
+	$(RUN) mypy layers/runtime/companion functions
+
+test:  ## pytest: unit and offline tests (deployed-stack tests skip without a stack)
+	$(RUN) pytest
+
+sam-validate:  ## SAM's own validation with its linter
+	$(RUN) sam validate --lint --region us-east-1
+
+cfn-lint:  ## cfn-lint on the template
+	$(RUN) cfn-lint template.yaml
+
+sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtime_python.sh)
+	tools/with_runtime_python.sh $(RUN) sam build --parallel --cached
+
+bench:  ## benchmarks: cold init and warm invocation overhead of the Lambdas
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
+
+clean:  ## remove build output and caches
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,23 @@
+"""Post-process result: the Lambda after a Bedrock task's ResultSelector (normalize, parse and validate JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from companion.observability import logger, metrics, record_result_metrics
+from companion.tasks.common import parse_input
+from companion.tasks.postprocess import PostprocessResultInput, postprocess_result
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse_input(PostprocessResultInput, event)
+    output = postprocess_result(task)
+    record_result_metrics(output)
+    logger.info(
+        "result post-processed", family=output.family, stop_reason=output.stop_reason, truncated=output.truncated
+    )
+    return output.model_dump(mode="json")

@@ -1,0 +1,79 @@
+"""Named errors.
+
+Step Functions matches Retry and Catch rules on the exception class name that the Python runtime reports as
+``errorType``, so every class name here is part of the public contract of the state machines: rename with care.
+"""
+
+from __future__ import annotations
+
+
+class CompanionError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class InputValidationError(CompanionError):
+    """A task's input does not match its model (missing field, wrong type, value out of range)."""
+
+
+class UnknownModelFamilyError(CompanionError):
+    """The model id does not name a family the codec knows, and no explicit family was given."""
+
+
+class RequestEncodingError(CompanionError):
+    """A provider-neutral request breaks a rule of the target model family (role order, unsupported parameter...)."""
+
+
+class ResponseDecodingError(CompanionError):
+    """A Bedrock response (or what a ResultSelector kept of it) cannot be read as the expected family's format."""
+
+
+class TemplateSyntaxError(CompanionError):
+    """A prompt template contains a placeholder that is not a plain variable path."""
+
+
+class MissingTemplateVariablesError(CompanionError):
+    """A prompt template refers to variables the step was not given; the message lists every missing name."""
+
+    def __init__(self, missing: list[str], where: str) -> None:
+        self.missing = missing
+        super().__init__(f"{where}: missing template variable(s): {', '.join(missing)}")
+
+
+class S3LocationError(CompanionError):
+    """An S3 URI is malformed or points outside the bucket this function may use."""
+
+
+class OffloadedObjectNotFoundError(CompanionError):
+    """No object exists at the S3 location a step said it offloaded to."""
+
+
+class ModelOutputInvalidError(CompanionError):
+    """Base of the errors a validate-and-re-prompt loop catches: the message is written for the model to act on."""
+
+
+class ModelOutputNotJsonError(ModelOutputInvalidError):
+    """The model was asked for JSON and its answer contains none that parses."""
+
+
+class ModelOutputSchemaError(ModelOutputInvalidError):
+    """The model's JSON answer does not match the JSON Schema the step gave."""
+
+
+class ModelOutputTruncatedError(CompanionError):
+    """The model stopped at its token limit and the step asked to fail rather than accept a truncated answer."""
+
+
+class SchemaDefinitionError(CompanionError):
+    """The JSON Schema a step gave is itself invalid, so no answer could be validated against it."""
+
+
+class ConfigurationError(CompanionError):
+    """The function's environment is missing or has an invalid setting (a deployment problem, not bad input)."""
+
+
+class PromptTooLargeError(CompanionError):
+    """A rendered prompt grew past the size a step may produce."""
+
+
+class PayloadTooLargeError(CompanionError):
+    """An object is larger than this function will read into memory."""

@@ -1,0 +1,29 @@
+"""Logger and Metrics, created once per process and configured by the ``POWERTOOLS_*`` environment variables.
+
+No Tracer: Lambda's and Step Functions' active tracing record every invocation and state at the service level, and
+Powertools' Tracer would import the X-Ray SDK into every cold start (see benchmarks/lambda_overhead.py for the cost).
+Prompts and model text are user data: log sizes, counts and names, never the text.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from companion.codec.models import NormalizedResult
+
+logger = Logger()
+metrics = Metrics()
+
+__all__ = ["MetricUnit", "logger", "metrics", "record_result_metrics"]
+
+
+def record_result_metrics(result: NormalizedResult) -> None:
+    """Token counts per model family; families that report no usage add nothing rather than a misleading zero."""
+    metrics.add_dimension(name="ModelFamily", value=result.family.value)
+    if result.input_tokens is not None:
+        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.input_tokens)
+    if result.output_tokens is not None:
+        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.output_tokens)
+    if result.stop_reason == "max_tokens":
+        metrics.add_metric(name="TruncatedAnswers", unit=MetricUnit.Count, value=1)

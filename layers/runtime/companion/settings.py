@@ -1,0 +1,53 @@
+"""Function configuration: read from the environment once per cold start, validated, then passed to domain code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from companion.errors import ConfigurationError
+
+STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
+# Headroom for the rest of the state (execution input, earlier step results) next to one step's payload.
+DEFAULT_PAYLOAD_BUDGET_BYTES = STATE_PAYLOAD_LIMIT_BYTES - 32 * 1024
+
+PayloadBudget = Annotated[int, Field(ge=1024, le=STATE_PAYLOAD_LIMIT_BYTES)]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PreprocessSettings(_Settings):
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
+    offload_prefix: str = "offload/"
+    payload_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
+
+
+class ResolveSettings(_Settings):
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
+    offload_prefix: str = "offload/"
+    result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
+
+
+SettingsT = TypeVar("SettingsT", bound=_Settings)
+
+
+def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
+    """Build ``model`` from environment variables named after its fields in upper case.
+
+    Raises
+    ------
+    ConfigurationError
+        When a required variable is missing or a value is invalid; the message names the variables.
+    """
+    env = os.environ if environ is None else environ
+    values = {name: env[name.upper()] for name in model.model_fields if name.upper() in env}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid function configuration: {problems}") from exc

@@ -1,0 +1,1 @@
+"""Domain logic of the Lambda tasks: one module per task, each a model pair and one function."""

@@ -1,0 +1,65 @@
+"""Post-process result: normalize what a ResultSelector kept of a Bedrock answer; optionally parse and check JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from companion.codec import NormalizedResult, decode, resolve_family
+from companion.errors import InputValidationError, ModelOutputTruncatedError
+from companion.jsonout import extract_json, validate_json
+from companion.tasks.common import TaskInput
+
+
+class OutputSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    format: Literal["text", "json"] = "text"
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    on_truncation: Literal["report", "fail"] = Field(
+        default="report", description="What to do when the model stopped at max_tokens."
+    )
+
+
+class PostprocessResultInput(TaskInput):
+    result: Any = Field(description="What the Bedrock task's ResultSelector produced: the whole Body or part of it.")
+    output: OutputSpec = OutputSpec()
+
+
+class PostprocessResultOutput(NormalizedResult):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    truncated: bool
+    parsed_json: Any = Field(default=None, alias="json")
+
+
+def postprocess_result(task: PostprocessResultInput) -> PostprocessResultOutput:
+    """Normalize ``task.result`` and apply the step's output handling.
+
+    Raises
+    ------
+    ModelOutputNotJsonError, ModelOutputSchemaError
+        JSON was asked for and the answer has none, or it breaks the schema: a re-prompt loop catches these.
+    ModelOutputTruncatedError
+        The answer hit max_tokens and the step said ``on_truncation: fail``.
+    SchemaDefinitionError
+        The step's schema is not a valid JSON Schema.
+    InputValidationError
+        JSON was asked for but the result holds no text (an embedding, or only tool calls).
+    """
+    result = decode(task.result, task.model_id, resolve_family(task.model_id, task.model_family))
+    truncated = result.stop_reason == "max_tokens"
+    if truncated and task.output.on_truncation == "fail":
+        raise ModelOutputTruncatedError(
+            f"{task.model_id} stopped at its token limit ({result.output_tokens or 'unknown'} output tokens); "
+            "raise max_tokens or ask for a shorter answer"
+        )
+    parsed = None
+    if task.output.format == "json":
+        if result.text is None:
+            raise InputValidationError(f"output.format is json but the {result.family} result holds no text")
+        parsed = extract_json(result.text)
+        if task.output.json_schema is not None:
+            validate_json(parsed, task.output.json_schema)
+    return PostprocessResultOutput(**result.model_dump(), truncated=truncated, parsed_json=parsed)

@@ -1,0 +1,139 @@
+"""Pre-process prompt: render the step's template, encode the family's Body, offload it to S3 when it is too big."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from companion.codec import NeutralRequest, Turn, encode, resolve_family
+from companion.codec.models import InferenceParameters, ModelFamily
+from companion.errors import InputValidationError
+from companion.s3uri import S3Location, key_segment
+from companion.settings import PayloadBudget, PreprocessSettings
+from companion.tasks.common import TaskInput, json_bytes
+from companion.templating import render_all
+
+StepName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class PromptTemplate(BaseModel):
+    """Turns whose ``content`` (and ``system``) are templates; see :mod:`companion.templating`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: str | None = None
+    messages: Annotated[list[Turn], Field(min_length=1, max_length=200)]
+
+
+class OffloadOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output_to_s3: bool = Field(default=False, description="Assign an Output.S3Uri: the step expects a large answer.")
+    max_inline_bytes: PayloadBudget | None = Field(
+        default=None, description="Overrides the function's payload budget for this step."
+    )
+
+
+class PreprocessPromptInput(TaskInput):
+    execution_name: Annotated[str, Field(min_length=1, max_length=256)]
+    step: StepName
+    prompt: PromptTemplate | Annotated[str, Field(min_length=1)] = Field(
+        description="A template; a plain string is shorthand for one user turn."
+    )
+    variables: dict[str, Any] = Field(default_factory=dict)
+    inference: InferenceParameters = InferenceParameters()
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    offload: OffloadOptions = OffloadOptions()
+
+
+class PreprocessPromptOutput(BaseModel):
+    step: str
+    model_id: str
+    family: ModelFamily
+    request: dict[str, Any] = Field(
+        description="The invokeModel task's arguments: ModelId, ContentType, Accept, Body or Input.S3Uri, Output.S3Uri."
+    )
+    offloaded: bool
+    body_bytes: int
+    output_s3_uri: str | None
+
+
+class BodyStore(Protocol):
+    def put_json(self, location: S3Location, body: bytes) -> None: ...
+
+
+def preprocess_prompt(
+    task: PreprocessPromptInput, settings: PreprocessSettings, store: BodyStore
+) -> PreprocessPromptOutput:
+    """Build the invokeModel arguments for one step.
+
+    The Body stays inline when the whole output (Body included) fits the payload budget; otherwise it is written to
+    ``<prefix>requests/<execution>/<step>.json`` (a retry of the same step overwrites its own object, other executions
+    and steps never share a key) and the arguments carry ``Input.S3Uri``. With ``offload.output_to_s3`` the step also
+    gets ``Output.S3Uri`` under ``<prefix>responses/`` and returns that URI, so later steps never depend on the
+    undocumented shape of the reference Step Functions puts in the task result.
+
+    Raises
+    ------
+    TemplateSyntaxError, MissingTemplateVariablesError, PromptTooLargeError
+        From rendering.
+    UnknownModelFamilyError, RequestEncodingError
+        From the codec.
+    InputValidationError
+        The rendered prompt contains text that cannot be encoded as UTF-8.
+    """
+    family = resolve_family(task.model_id, task.model_family)
+    neutral = _render_request(task)
+    body = encode(neutral, task.model_id, family)
+    body_json = json_bytes(body, where="rendered prompt")
+
+    folder = f"{key_segment(task.execution_name)}/{key_segment(task.step)}"
+    output_uri = None
+    request: dict[str, Any] = {
+        "ModelId": task.model_id,
+        "ContentType": "application/json",
+        "Accept": "application/json",
+    }
+    if task.offload.output_to_s3:
+        output_uri = S3Location(settings.offload_bucket, f"{settings.offload_prefix}responses/{folder}.json").uri
+        request["Output"] = {"S3Uri": output_uri}
+    result = PreprocessPromptOutput(
+        step=task.step,
+        model_id=task.model_id,
+        family=family,
+        request={**request, "Body": body},
+        offloaded=False,
+        body_bytes=len(body_json),
+        output_s3_uri=output_uri,
+    )
+    budget = task.offload.max_inline_bytes or settings.payload_budget_bytes
+    if len(json_bytes(result.model_dump(mode="json"), where="step output")) <= budget:
+        return result
+
+    location = S3Location(settings.offload_bucket, f"{settings.offload_prefix}requests/{folder}.json")
+    store.put_json(location, body_json)
+    return result.model_copy(update={"request": {**request, "Input": {"S3Uri": location.uri}}, "offloaded": True})
+
+
+def _render_request(task: PreprocessPromptInput) -> NeutralRequest:
+    template = (
+        task.prompt
+        if isinstance(task.prompt, PromptTemplate)
+        else PromptTemplate(messages=[Turn(role="user", content=task.prompt)])
+    )
+    sources = [(f"prompt.messages[{i}].content", turn.content) for i, turn in enumerate(template.messages)]
+    if template.system is not None:
+        sources.append(("prompt.system", template.system))
+    rendered = render_all(sources, task.variables)
+    turns = []
+    for turn, text in zip(template.messages, rendered, strict=False):
+        if not text.strip():
+            raise InputValidationError(f"prompt.messages: a {turn.role} turn renders to empty text")
+        turns.append(Turn(role=turn.role, content=text))
+    return NeutralRequest(
+        **task.inference.model_dump(),
+        system=rendered[-1] if template.system is not None else None,
+        messages=turns,
+        extra_body=task.extra_body,
+    )

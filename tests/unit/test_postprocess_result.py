@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from companion.errors import (
+    InputValidationError,
+    ModelOutputNotJsonError,
+    ModelOutputSchemaError,
+    ModelOutputTruncatedError,
+    SchemaDefinitionError,
+)
+
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+SCHEMA = {"type": "object", "required": ["points"], "properties": {"points": {"type": "array", "minItems": 2}}}
+
+
+def test_the_sample_event_yields_validated_json(invoke: Invoke, load_event: Callable[[str], dict[str, Any]]) -> None:
+    # Given Cohere's answer narrowed by a ResultSelector, with JSON in a markdown fence
+    output = invoke("PostprocessResultFunction", load_event("lambda/postprocess_result.json"))
+    # Then the JSON is parsed and validated, and the answer is normalized
+    assert output["json"]["title"] == "Prompt chains on Step Functions"
+    assert len(output["json"]["points"]) == 5
+    assert output["family"] == "cohere_command"
+    assert output["stop_reason"] == "end_turn"
+    assert output["truncated"] is False
+    assert output["usage"] == "unknown"
+
+
+def test_a_whole_task_result_is_normalized(invoke: Invoke, load_event: Callable[[str], dict[str, Any]]) -> None:
+    task_result = load_event("bedrock/claude.json")
+    output = invoke(
+        "PostprocessResultFunction", {"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "result": task_result}
+    )
+    assert output["text"]
+    assert output["input_tokens"] == task_result["Body"]["usage"]["input_tokens"]
+    assert output["json"] is None
+
+
+def test_just_the_text_is_enough(invoke: Invoke) -> None:
+    # Given a ResultSelector that kept only $.Body.content[0].text
+    output = invoke(
+        "PostprocessResultFunction", {"model_id": "us.anthropic.claude-3-5-haiku-20241022-v1:0", "result": "Hi."}
+    )
+    # Then the text comes back, with the stop reason and usage honestly unknown
+    assert (output["text"], output["stop_reason"], output["input_tokens"]) == ("Hi.", "unknown", None)
+
+
+def test_invalid_json_raises_the_re_prompt_error(invoke: Invoke) -> None:
+    event = {"model_id": "meta.llama3-70b-instruct-v1:0", "result": {"generation": "I think the answer is yes."}}
+    event["output"] = {"format": "json"}
+    with pytest.raises(ModelOutputNotJsonError, match="Reply with only the JSON value"):
+        invoke("PostprocessResultFunction", event)
+
+
+def test_json_breaking_the_schema_raises_the_re_prompt_error(invoke: Invoke) -> None:
+    event = {"model_id": "amazon.titan-text-express-v1", "result": '{"points": ["only one"]}'}
+    event["output"] = {"format": "json", "schema": SCHEMA}
+    with pytest.raises(ModelOutputSchemaError, match="points"):
+        invoke("PostprocessResultFunction", event)
+
+
+def test_a_broken_schema_is_reported_as_such(invoke: Invoke) -> None:
+    event = {
+        "model_id": "amazon.titan-text-express-v1",
+        "result": "{}",
+        "output": {"format": "json", "schema": {"type": 5}},
+    }
+    with pytest.raises(SchemaDefinitionError):
+        invoke("PostprocessResultFunction", event)
+
+
+def test_truncation_is_reported_or_raised_as_the_step_says(invoke: Invoke) -> None:
+    result = {"generation": "The list goes on and", "stop_reason": "length", "generation_token_count": 50}
+    event = {"model_id": "meta.llama3-70b-instruct-v1:0", "result": result}
+    # Reported by default
+    assert invoke("PostprocessResultFunction", event)["truncated"] is True
+    # Raised when the step asks for it
+    with pytest.raises(ModelOutputTruncatedError, match="token limit"):
+        invoke("PostprocessResultFunction", event | {"output": {"on_truncation": "fail"}})
+
+
+def test_json_from_an_embedding_is_refused(invoke: Invoke) -> None:
+    event = {"model_id": "amazon.titan-embed-text-v2:0", "result": {"embedding": [0.1, 0.2], "inputTextTokenCount": 3}}
+    assert invoke("PostprocessResultFunction", event)["embeddings"] == [[0.1, 0.2]]
+    with pytest.raises(InputValidationError, match="holds no text"):
+        invoke("PostprocessResultFunction", event | {"output": {"format": "json"}})

@@ -1,0 +1,1 @@
+"""Developer tooling (never deployed): the offline demo and helpers shared with tests and benchmarks."""
