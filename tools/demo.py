@@ -8,8 +8,11 @@ shape Bedrock returns) is put at the Output.S3Uri the way Step Functions would; 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,6 @@ def _offline_environment(verbose: bool) -> None:
             "POWERTOOLS_SERVICE_NAME": "sfn-bedrock-companion",
             "POWERTOOLS_METRICS_NAMESPACE": "SfnBedrockCompanion",
             "POWERTOOLS_LOG_LEVEL": "INFO" if verbose else "WARNING",
-            "POWERTOOLS_METRICS_DISABLED": "false" if verbose else "true",
         }
     )
 
@@ -48,7 +50,13 @@ def run(verbose: bool) -> None:
     import boto3  # noqa: PLC0415  (after the environment is set: boto3 reads it)
     from moto import mock_aws  # noqa: PLC0415
 
-    from tools.local_lambda import invoke  # noqa: PLC0415
+    from tools.local_lambda import invoke as invoke_handler  # noqa: PLC0415
+
+    def invoke(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        # EMF metrics are printed to stdout, as in Lambda; shown only with --verbose.
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sys.stdout if verbose else sink):
+            return invoke_handler(logical_id, event)
 
     with mock_aws():
         s3 = boto3.client("s3")

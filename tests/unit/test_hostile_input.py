@@ -38,6 +38,12 @@ def _drop(name: str) -> Callable[[dict[str, Any]], None]:
     return lambda event: event.pop(name)
 
 
+def _prompt_bomb(event: dict[str, Any]) -> None:
+    # A 100 KiB template and a 100 KiB variable fit any event, yet would render to 400 MB.
+    event["variables"]["steps"]["research"]["text"] = "x" * 100_000
+    event["prompt"] = "{{ steps.research.text }}" * 4000
+
+
 HOSTILE_CASES = [
     ("pre: missing step", PRE, _drop("step"), errors.InputValidationError, "step: Field required"),
     (
@@ -89,7 +95,7 @@ HOSTILE_CASES = [
     (
         "pre: prompt bomb",
         PRE,
-        _set("prompt", "{{ steps.research.text }}" * 2000),
+        _prompt_bomb,
         errors.PromptTooLargeError,
         "exceeds",
     ),

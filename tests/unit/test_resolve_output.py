@@ -90,7 +90,7 @@ def test_an_answer_too_large_for_the_state_comes_back_as_a_pointer_and_preview(s
         (
             {"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/offload/missing.json"},
             OffloadedObjectNotFoundError,
-            "",
+            "no object at",
         ),
     ],
 )

@@ -21,6 +21,8 @@ __all__ = ["MetricUnit", "logger", "metrics", "record_result_metrics"]
 def record_result_metrics(result: NormalizedResult) -> None:
     """Token counts per model family; families that report no usage add nothing rather than a misleading zero."""
     metrics.add_dimension(name="ModelFamily", value=result.family.value)
+    # Always one metric beside the dimension: Powertools keeps dimensions of a flush that had no metrics.
+    metrics.add_metric(name="Answers", unit=MetricUnit.Count, value=1)
     if result.input_tokens is not None:
         metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.input_tokens)
     if result.output_tokens is not None:

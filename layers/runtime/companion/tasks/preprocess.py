@@ -126,6 +126,8 @@ def _render_request(task: PreprocessPromptInput) -> NeutralRequest:
     if template.system is not None:
         sources.append(("prompt.system", template.system))
     rendered = render_all(sources, task.variables)
+    # Variables are free-form JSON: a lone surrogate (from a \ud800 escape) must fail here, by name.
+    json_bytes(rendered, where="rendered prompt")
     turns = []
     for turn, text in zip(template.messages, rendered, strict=False):
         if not text.strip():

@@ -1,0 +1,495 @@
+"""What a deployed stack guarantees, read from template.yaml and from its SAM-transformed form.
+
+The raw template is read with a YAML loader that expands CloudFormation's short-form tags (``!Ref``, ``!Sub``,
+``!GetAtt``...) into their long form; IAM is checked on the output of the SAM transform (aws-sam-translator, offline),
+because that is where the generated roles live.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
+
+FUNCTIONS = {
+    "PreprocessPromptFunction": "functions/preprocess_prompt/",
+    "ResolveOutputFunction": "functions/resolve_output/",
+    "PostprocessResultFunction": "functions/postprocess_result/",
+}
+BUCKET_ARN = "arn:${AWS::Partition}:s3:::${PayloadBucket}"
+CLOUDWATCH_RETENTION_DAYS = {
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+}  # fmt: skip
+LAMBDA_APPLICATION_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
+
+
+class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """Safe YAML loader mapping ``!Ref X`` to ``{"Ref": "X"}`` and ``!Fn X`` to ``{"Fn::Fn": X}``.
+
+    cfn-lint's loader does the same but importing it costs seconds (it pulls in sympy and networkx).
+    """
+
+
+def _construct_short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix in {"Ref", "Condition"}:
+        return {tag_suffix: value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_short_form)
+
+
+class _NoManagedPolicies:
+    """Offline stand-in for SAM's managed-policy loader: the template uses no SAM policy names."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    fragment = copy.deepcopy(template)
+    # The translator wants S3 locations for code; `sam validate` swaps local paths the same way.
+    for resource in fragment["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in properties:
+                properties[key] = "s3://placeholder-bucket/placeholder.zip"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        result: dict[str, Any] = transform(fragment, {}, _NoManagedPolicies())
+    return result
+
+
+@pytest.fixture(scope="module")
+def samconfig() -> dict[str, Any]:
+    return tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
+
+
+def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {name: res for name, res in resources.items() if res["Type"] == resource_type}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _arn_text(resource: Any) -> str:
+    """Render a policy Resource as text: ``!Sub`` strings as written, literal strings as they are."""
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return str(resource["Fn::Sub"])
+    if isinstance(resource, str):
+        return resource
+    return json.dumps(resource, sort_keys=True)
+
+
+def _references(value: Any) -> set[str]:
+    """Logical ids a template fragment depends on through Ref, Fn::GetAtt or ${...} in Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref":
+                found.add(str(item))
+            elif key == "Fn::GetAtt":
+                found.add(str(item[0]) if isinstance(item, list) else str(item).split(".")[0])
+            elif key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(item, list):
+                    found |= _references(item[1:])
+            else:
+                found |= _references(item)
+    return found
+
+
+def _role_statements(transformed: dict[str, Any], role_name: str) -> list[dict[str, Any]]:
+    role = transformed["Resources"][role_name]["Properties"]
+    return [
+        statement
+        for policy in role.get("Policies", [])
+        for statement in _as_list(policy["PolicyDocument"]["Statement"])
+    ]
+
+
+def _function_role_name(transformed: dict[str, Any], function_name: str) -> str:
+    role = transformed["Resources"][function_name]["Properties"]["Role"]
+    return str(role["Fn::GetAtt"][0])
+
+
+def _all_policy_statements(transformed: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in transformed["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            for statement in _role_statements(transformed, name):
+                yield name, statement
+        elif resource["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy"}:
+            for statement in _as_list(properties["PolicyDocument"]["Statement"]):
+                yield name, statement
+
+
+def _s3_grants(transformed: dict[str, Any], function_name: str) -> set[tuple[str, str, str]]:
+    """(action, resource, condition-as-json) for every S3 action a function's role allows."""
+    grants: set[tuple[str, str, str]] = set()
+    for statement in _role_statements(transformed, _function_role_name(transformed, function_name)):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in _as_list(statement["Action"]):
+            if action.lower().startswith("s3:"):
+                condition = json.dumps(statement.get("Condition", {}), sort_keys=True)
+                grants.update((action, _arn_text(res), condition) for res in _as_list(statement["Resource"]))
+    return grants
+
+
+# ---------------------------------------------------------------- payload bucket
+
+
+def test_payload_bucket_encrypts_objects_at_rest(resources: dict[str, Any]) -> None:
+    # Given the bucket that holds offloaded prompts and model outputs
+    encryption = resources["PayloadBucket"]["Properties"]["BucketEncryption"]
+
+    # When reading its default encryption rules
+    defaults = [rule["ServerSideEncryptionByDefault"] for rule in encryption["ServerSideEncryptionConfiguration"]]
+
+    # Then every object is encrypted server-side (SSE-S3, or SSE-KMS with a bucket key)
+    assert defaults
+    for default in defaults:
+        assert default["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    for rule in encryption["ServerSideEncryptionConfiguration"]:
+        if rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms":
+            assert rule.get("BucketKeyEnabled") is True
+
+
+def test_payload_bucket_blocks_all_public_access(resources: dict[str, Any]) -> None:
+    # Given the payload bucket
+    properties = resources["PayloadBucket"]["Properties"]
+
+    # When reading its public access block and ownership controls
+    block = properties["PublicAccessBlockConfiguration"]
+    ownership = properties["OwnershipControls"]["Rules"]
+
+    # Then all four public-access switches are on and ACLs are disabled
+    assert block == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_payload_bucket_refuses_requests_without_tls(resources: dict[str, Any]) -> None:
+    # Given the policies attached to the payload bucket
+    policies = [
+        res["Properties"]
+        for res in _of_type(resources, "AWS::S3::BucketPolicy").values()
+        if res["Properties"]["Bucket"] == {"Ref": "PayloadBucket"}
+    ]
+    assert len(policies) == 1
+
+    # When looking for the statement that matches plain-HTTP requests
+    statements = _as_list(policies[0]["PolicyDocument"]["Statement"])
+    insecure = [s for s in statements if s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
+
+    # Then it denies every S3 action, for everyone, on the bucket and on every object in it
+    assert len(insecure) == 1
+    deny = insecure[0]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] in ("*", {"AWS": "*"})
+    assert _as_list(deny["Action"]) == ["s3:*"]
+    assert {_arn_text(r) for r in _as_list(deny["Resource"])} == {
+        json.dumps({"Fn::GetAtt": ["PayloadBucket", "Arn"]}, sort_keys=True),
+        "${PayloadBucket.Arn}/*",
+    }
+
+
+def test_offloaded_payloads_expire_and_stale_uploads_are_aborted(resources: dict[str, Any]) -> None:
+    # Given the bucket's lifecycle rules
+    rules = resources["PayloadBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    enabled = [rule for rule in rules if rule["Status"] == "Enabled"]
+
+    # When picking the rules that expire objects and abort multipart uploads
+    expiring = [rule for rule in enabled if "ExpirationInDays" in rule]
+    aborting = [rule for rule in enabled if "AbortIncompleteMultipartUpload" in rule]
+
+    # Then everything under offload/ expires after OffloadExpiryDays, and no other prefix expires
+    assert len(expiring) == 1
+    prefix = expiring[0].get("Prefix", expiring[0].get("Filter", {}).get("Prefix"))
+    assert prefix == "offload/"
+    assert expiring[0]["ExpirationInDays"] == {"Ref": "OffloadExpiryDays"}
+    # And incomplete multipart uploads do not linger (and bill) forever
+    assert aborting
+    assert all(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1 for rule in aborting)
+
+
+# ---------------------------------------------------------------- functions and layer
+
+
+def test_every_function_logs_to_its_own_log_group_with_retention(transformed: dict[str, Any]) -> None:
+    # Given the functions of the deployed stack
+    resources = transformed["Resources"]
+    functions = _of_type(resources, "AWS::Lambda::Function")
+    assert set(functions) == set(FUNCTIONS)
+
+    # When following each function's LoggingConfig to its log group
+    log_groups = {name: fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for name, fn in functions.items()}
+
+    # Then each function has a distinct, template-managed log group whose retention is the stack parameter
+    assert len(set(log_groups.values())) == len(functions)
+    for group in log_groups.values():
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        # And the log group does not refer back to a function (that would be a circular dependency)
+        assert not _references(resources[group]) & set(functions)
+    # And logs are structured JSON
+    for fn in functions.values():
+        assert fn["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_log_retention_accepts_only_values_cloudwatch_accepts(template: dict[str, Any]) -> None:
+    # Given the LogRetentionDays parameter
+    parameter = template["Parameters"]["LogRetentionDays"]
+
+    # When comparing its allowed values with the ones CloudWatch Logs accepts
+    allowed = {int(value) for value in parameter["AllowedValues"]}
+
+    # Then a deploy can never fail on an invalid retention, and the default is 30 days
+    assert allowed <= CLOUDWATCH_RETENTION_DAYS
+    assert int(parameter["Default"]) == 30
+
+
+def test_functions_run_python313_on_arm64_with_the_runtime_layer(
+    transformed: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the transformed functions and the layer source
+    functions = _of_type(transformed["Resources"], "AWS::Lambda::Function")
+    layer = resources["CompanionRuntimeLayer"]
+
+    # Then every function runs Python 3.13 on Graviton with the shared layer attached
+    for fn in functions.values():
+        properties = fn["Properties"]
+        assert properties["Runtime"] == "python3.13"
+        assert properties["Architectures"] == ["arm64"]
+        assert len(properties["Layers"]) == 1
+        assert transformed["Resources"][properties["Layers"][0]["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
+    # And the layer is built for the same runtime and architecture (arm64 wheels for pydantic-core)
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_function_code_and_layer_sources_are_where_sam_build_expects_them(resources: dict[str, Any]) -> None:
+    # Given the functions and the layer in the template
+    for name, code_uri in FUNCTIONS.items():
+        # Then each function builds from its own directory and exposes app.lambda_handler
+        assert resources[name]["Properties"]["CodeUri"] == code_uri
+        assert resources[name]["Properties"]["Handler"] == "app.lambda_handler"
+    # And the layer source has no python/ folder: SAM adds it, a second one would break imports
+    content_uri = ROOT / resources["CompanionRuntimeLayer"]["Properties"]["ContentUri"]
+    assert (content_uri / "requirements.txt").is_file()
+    assert (content_uri / "companion").is_dir()
+    assert not (content_uri / "python").exists()
+
+
+def test_functions_are_traced_and_never_log_raw_events(transformed: dict[str, Any]) -> None:
+    # Given the transformed functions
+    for fn in _of_type(transformed["Resources"], "AWS::Lambda::Function").values():
+        properties = fn["Properties"]
+        variables = properties["Environment"]["Variables"]
+
+        # Then X-Ray tracing is on and Powertools is configured from the environment
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "sfn-bedrock-companion"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SfnBedrockCompanion"
+        assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+        assert variables["OFFLOAD_BUCKET"] == {"Ref": "PayloadBucket"}
+        # And events (prompts, model output: user data) never reach the logs
+        assert variables["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+def test_lambda_log_filter_matches_powertools_log_level(template: dict[str, Any]) -> None:
+    # Given the LogLevel parameter and the Lambda log-level mapping
+    levels = template["Parameters"]["LogLevel"]["AllowedValues"]
+    mapping = template["Mappings"]["LambdaLogLevel"]
+
+    # Then every allowed level maps to a level Lambda's advanced logging controls accept
+    assert template["Parameters"]["LogLevel"]["Default"] == "INFO"
+    for level in levels:
+        assert mapping[level]["Application"] in LAMBDA_APPLICATION_LOG_LEVELS
+        assert mapping[level]["Application"][:4] == level[:4]
+    # And the functions use that mapping, so Lambda never drops what Powertools emits
+    logging_config = template["Globals"]["Function"]["LoggingConfig"]
+    assert logging_config["ApplicationLogLevel"] == {
+        "Fn::FindInMap": ["LambdaLogLevel", {"Ref": "LogLevel"}, "Application"]
+    }
+
+
+def test_functions_receive_their_payload_budget_and_offload_prefix(transformed: dict[str, Any]) -> None:
+    # Given the transformed functions' environments
+    resources = transformed["Resources"]
+
+    def env(name: str) -> dict[str, Any]:
+        variables: dict[str, Any] = resources[name]["Properties"]["Environment"]["Variables"]
+        return variables
+
+    # Then pre-processing and resolving share the budget parameter and the offload prefix
+    assert env("PreprocessPromptFunction")["PAYLOAD_BUDGET_BYTES"] == {"Ref": "PayloadBudgetBytes"}
+    assert env("ResolveOutputFunction")["RESULT_BUDGET_BYTES"] == {"Ref": "PayloadBudgetBytes"}
+    assert env("PreprocessPromptFunction")["OFFLOAD_PREFIX"] == "offload/"
+    assert env("ResolveOutputFunction")["OFFLOAD_PREFIX"] == "offload/"
+
+
+def test_payload_budget_leaves_headroom_under_the_state_limit(template: dict[str, Any]) -> None:
+    # Given the PayloadBudgetBytes parameter
+    parameter = template["Parameters"]["PayloadBudgetBytes"]
+
+    # Then the default keeps 32 KiB of the 256 KiB state payload for the rest of the state's JSON
+    assert int(parameter["Default"]) == STATE_PAYLOAD_LIMIT_BYTES - 32 * 1024
+    # And it can never be set above the Step Functions limit
+    assert int(parameter["MinValue"]) == 1024
+    assert int(parameter["MaxValue"]) == STATE_PAYLOAD_LIMIT_BYTES
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, Any]) -> None:
+    # Given every policy statement of the transformed stack (roles, policies, bucket policies)
+    statements = list(_all_policy_statements(transformed))
+    assert statements
+
+    # When keeping the statements that grant access
+    offenders = [
+        (owner, statement)
+        for owner, statement in statements
+        if statement["Effect"] == "Allow"
+        and ("NotAction" in statement or any("*" in action for action in _as_list(statement["Action"])))
+    ]
+
+    # Then none of them grants actions by wildcard (`*`, `s3:*`, `s3:Get*`) or by exclusion (NotAction)
+    assert offenders == []
+
+
+def test_preprocess_prompt_may_only_write_offloaded_requests(transformed: dict[str, Any]) -> None:
+    # Given the S3 permissions of the pre-processing function
+    grants = _s3_grants(transformed, "PreprocessPromptFunction")
+
+    # Then it may put objects under offload/requests/ and do nothing else in S3
+    assert grants == {("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}")}
+
+
+def test_resolve_output_may_only_read_and_list_offloaded_responses(transformed: dict[str, Any]) -> None:
+    # Given the S3 permissions of the resolving function
+    grants = _s3_grants(transformed, "ResolveOutputFunction")
+
+    # Then it may read objects under offload/responses/ and list that prefix only
+    listing_condition = json.dumps({"StringLike": {"s3:prefix": "offload/responses/*"}}, sort_keys=True)
+    listing_condition_as_list = json.dumps({"StringLike": {"s3:prefix": ["offload/responses/*"]}}, sort_keys=True)
+    assert ("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}") in grants
+    listing = grants - {("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}")}
+    assert listing in (
+        {("s3:ListBucket", BUCKET_ARN, listing_condition)},
+        {("s3:ListBucket", BUCKET_ARN, listing_condition_as_list)},
+    )
+
+
+def test_postprocess_result_has_no_s3_access(transformed: dict[str, Any]) -> None:
+    # Given the S3 permissions of the post-processing function
+    grants = _s3_grants(transformed, "PostprocessResultFunction")
+
+    # Then there are none: it only parses model output
+    assert grants == set()
+
+
+# ---------------------------------------------------------------- outputs and samconfig
+
+
+def test_outputs_expose_every_function_arn_the_layer_and_the_bucket(template: dict[str, Any]) -> None:
+    # Given the stack outputs
+    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+
+    # Then tests and callers can find every function, the layer version and the bucket
+    for function_name in FUNCTIONS:
+        assert outputs[f"{function_name}Arn"] == {"Fn::GetAtt": [function_name, "Arn"]}
+    assert outputs["CompanionRuntimeLayerArn"] == {"Ref": "CompanionRuntimeLayer"}
+    assert outputs["PayloadBucketName"] == {"Ref": "PayloadBucket"}
+
+
+def test_environment_parameter_defaults_to_dev(template: dict[str, Any]) -> None:
+    # Given the Environment parameter
+    parameter = template["Parameters"]["Environment"]
+
+    # Then only dev and prod exist, and an unqualified deploy is dev
+    assert sorted(parameter["AllowedValues"]) == ["dev", "prod"]
+    assert parameter["Default"] == "dev"
+
+
+def test_samconfig_builds_cached_and_lints_on_validate(samconfig: dict[str, Any]) -> None:
+    # Given the SAM CLI configuration of each environment
+    for environment in ("default", "prod"):
+        # Then builds are cached and parallel, and `sam validate` lints offline
+        assert samconfig[environment]["build"]["parameters"] == {"cached": True, "parallel": True}
+        assert samconfig[environment]["validate"]["parameters"]["lint"] is True
+        assert samconfig[environment]["validate"]["parameters"]["region"] == "us-east-1"
+
+
+def test_samconfig_deploys_dev_by_default_and_prod_only_after_review(samconfig: dict[str, Any]) -> None:
+    # Given the deploy settings of dev (default) and prod
+    dev = samconfig["default"]["deploy"]["parameters"]
+    prod = samconfig["prod"]["deploy"]["parameters"]
+
+    def overrides(parameters: dict[str, Any]) -> dict[str, str]:
+        return dict(pair.split("=", 1) for pair in parameters["parameter_overrides"].split())
+
+    # Then each deploys its own stack and environment
+    assert (
+        samconfig["default"]["global"]["parameters"]["stack_name"]
+        != samconfig["prod"]["global"]["parameters"]["stack_name"]
+    )
+    assert overrides(dev)["Environment"] == "dev"
+    assert overrides(prod)["Environment"] == "prod"
+    # And prod keeps logs longer and waits for a human to confirm the change set
+    assert int(overrides(prod)["LogRetentionDays"]) > int(overrides(dev)["LogRetentionDays"])
+    assert prod["confirm_changeset"] is True
+    for parameters in (dev, prod):
+        assert parameters["capabilities"] == "CAPABILITY_IAM"
+        assert parameters["resolve_s3"] is True
+    # And only dev has `sam sync` settings
+    assert "sync" in samconfig["default"]
+    assert "sync" not in samconfig["prod"]
