@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks
 
-.PHONY: help setup demo check lint typecheck test sam-validate cfn-lint sam-build bench clean
+.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup lint typecheck test sam-validate cfn-lint sam-build  ## every check CI runs
+check: setup lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
 
 lint:  ## ruff lint and format check
 	$(RUN) ruff check $(PY_SOURCES)
@@ -35,6 +35,9 @@ typecheck:  ## mypy (strict) on the runtime code and the handlers
 
 test:  ## pytest: unit and offline tests (deployed-stack tests skip without a stack)
 	$(RUN) pytest
+
+test-runtime:  ## the unit tests again on the Lambda runtime's Python (3.13), in .venv-py313
+	UV_PROJECT_ENVIRONMENT=.venv-py313 tools/with_runtime_python.sh $(RUN) --python 3.13 pytest tests/unit -q
 
 sam-validate:  ## SAM's own validation with its linter
 	$(RUN) sam validate --lint --region us-east-1
@@ -49,4 +52,4 @@ bench:  ## benchmarks: cold init and warm invocation overhead of the Lambdas
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 
 clean:  ## remove build output and caches
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

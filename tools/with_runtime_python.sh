@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs a command with the Lambda runtime's interpreter (python3.13) on PATH, which `sam build` needs to build
-# without Docker. Under pyenv an installed 3.13 is not on PATH until it is named in PYENV_VERSION.
+# Runs a command with the Lambda runtime's interpreter (python3.13) on PATH: `sam build` needs it to build without
+# Docker, and `make test-runtime` runs the unit tests on it. Under pyenv an installed 3.13 is not on PATH until it is named in PYENV_VERSION.
 set -euo pipefail
 if python3.13 --version >/dev/null 2>&1; then
   exec "$@"
@@ -13,5 +13,5 @@ if command -v pyenv >/dev/null 2>&1; then
     exec "$@"
   fi
 fi
-echo "error: sam build needs python3.13 on PATH (the functions' runtime); install it or use 'sam build --use-container'" >&2
+echo "error: python3.13 (the functions' runtime) is not on PATH: install it (sam build could use --use-container instead)" >&2
 exit 1
