@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from companion.errors import (
     ModelOutputNotJsonError,
     ModelOutputSchemaError,
     ModelOutputTruncatedError,
+    PayloadTooLargeError,
     SchemaDefinitionError,
 )
 
@@ -87,3 +89,21 @@ def test_json_from_an_embedding_is_refused(invoke: Invoke) -> None:
     assert invoke("PostprocessResultFunction", event)["embeddings"] == [[0.1, 0.2]]
     with pytest.raises(InputValidationError, match="holds no text"):
         invoke("PostprocessResultFunction", event | {"output": {"format": "json"}})
+
+
+def test_a_large_json_answer_keeps_the_json_and_drops_the_duplicate_text(invoke: Invoke) -> None:
+    # Given a 150 KiB JSON answer: text plus parsed JSON would be ~300 KiB, over the 256 KiB state limit
+    answer = json.dumps({"points": ["p" * 1000 for _ in range(150)]})
+    event = {"model_id": "meta.llama3-70b-instruct-v1:0", "result": {"generation": answer, "stop_reason": "stop"}}
+    # When post-processed as JSON
+    output = invoke("PostprocessResultFunction", event | {"output": {"format": "json", "schema": SCHEMA}})
+    # Then the JSON is kept whole, the text is left out and said to be, and the output fits the state
+    assert len(output["json"]["points"]) == 150
+    assert (output["text"], output["text_omitted"]) == (None, True)
+    assert len(json.dumps(output)) < 256 * 1024
+
+
+def test_an_answer_too_large_for_the_state_is_a_named_error(invoke: Invoke) -> None:
+    event = {"model_id": "meta.llama3-70b-instruct-v1:0", "result": {"generation": "t" * 240 * 1024}}
+    with pytest.raises(PayloadTooLargeError, match=r"offload\.output_to_s3"):
+        invoke("PostprocessResultFunction", event)

@@ -131,3 +131,15 @@ def test_family_rules_are_enforced_before_bedrock_sees_the_body(s3: Any, invoke:
 def test_a_turn_that_renders_empty_is_refused(s3: Any, invoke: Invoke) -> None:
     with pytest.raises(InputValidationError, match="renders to empty text"):
         invoke("PreprocessPromptFunction", _event(prompt="{{ topic }}", variables={"topic": "  "}))
+
+
+def test_the_budget_is_measured_exactly(s3: Any, invoke: Invoke) -> None:
+    # Given the exact serialized size of a step's inline output
+    variables = {"topic": "é" * 2000}  # multi-byte text: the budget counts UTF-8 bytes, not characters
+    inline = invoke("PreprocessPromptFunction", _event(variables=variables))
+    size = len(json.dumps(inline, ensure_ascii=False, separators=(",", ":")).encode())
+    # When the budget is exactly that size, the Body stays inline; one byte less, it goes to S3
+    exact = _event(variables=variables, offload={"max_inline_bytes": size})
+    assert invoke("PreprocessPromptFunction", exact)["offloaded"] is False
+    under = _event(variables=variables, offload={"max_inline_bytes": size - 1})
+    assert invoke("PreprocessPromptFunction", under)["offloaded"] is True

@@ -33,6 +33,10 @@ class ResolveSettings(_Settings):
     result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
+class PostprocessSettings(_Settings):
+    result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
+
+
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 

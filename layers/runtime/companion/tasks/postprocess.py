@@ -7,9 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.codec import NormalizedResult, decode, resolve_family
-from companion.errors import InputValidationError, ModelOutputTruncatedError
+from companion.errors import InputValidationError, ModelOutputTruncatedError, PayloadTooLargeError
 from companion.jsonout import extract_json, validate_json
-from companion.tasks.common import TaskInput
+from companion.settings import PostprocessSettings
+from companion.tasks.common import TaskInput, json_bytes
 
 
 class OutputSpec(BaseModel):
@@ -32,9 +33,12 @@ class PostprocessResultOutput(NormalizedResult):
 
     truncated: bool
     parsed_json: Any = Field(default=None, alias="json")
+    text_omitted: bool = Field(
+        default=False, description="The text was left out to fit the state budget; `json` holds what it said."
+    )
 
 
-def postprocess_result(task: PostprocessResultInput) -> PostprocessResultOutput:
+def postprocess_result(task: PostprocessResultInput, settings: PostprocessSettings) -> PostprocessResultOutput:
     """Normalize ``task.result`` and apply the step's output handling.
 
     Raises
@@ -47,6 +51,8 @@ def postprocess_result(task: PostprocessResultInput) -> PostprocessResultOutput:
         The step's schema is not a valid JSON Schema.
     InputValidationError
         JSON was asked for but the result holds no text (an embedding, or only tool calls).
+    PayloadTooLargeError
+        The result does not fit the state payload budget even without the text beside its parsed JSON.
     """
     result = decode(task.result, task.model_id, resolve_family(task.model_id, task.model_family))
     truncated = result.stop_reason == "max_tokens"
@@ -62,4 +68,17 @@ def postprocess_result(task: PostprocessResultInput) -> PostprocessResultOutput:
         parsed = extract_json(result.text)
         if task.output.json_schema is not None:
             validate_json(parsed, task.output.json_schema)
-    return PostprocessResultOutput(**result.model_dump(), truncated=truncated, parsed_json=parsed)
+    output = PostprocessResultOutput(**result.model_dump(), truncated=truncated, parsed_json=parsed)
+    size = len(json_bytes(output.model_dump(mode="json"), where="post-processed result"))
+    if size <= settings.result_budget_bytes:
+        return output
+    if parsed is not None:
+        # The text and its parsed JSON say the same thing twice; keeping only the JSON halves the payload.
+        output = output.model_copy(update={"text": None, "text_omitted": True})
+        size = len(json_bytes(output.model_dump(mode="json"), where="post-processed result"))
+        if size <= settings.result_budget_bytes:
+            return output
+    raise PayloadTooLargeError(
+        f"the post-processed result is {size} bytes, over the state budget of {settings.result_budget_bytes}: "
+        "give the step offload.output_to_s3 and read the answer with resolve-output"
+    )

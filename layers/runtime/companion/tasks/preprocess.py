@@ -102,14 +102,18 @@ def preprocess_prompt(
         step=task.step,
         model_id=task.model_id,
         family=family,
-        request={**request, "Body": body},
+        request=request,
         offloaded=False,
         body_bytes=len(body_json),
         output_s3_uri=output_uri,
     )
+    # The Body is serialized once: inline, the output is this envelope with ',"Body":<body>' added to `request`.
+    inline_bytes = (
+        len(json_bytes(result.model_dump(mode="json"), where="step output")) + len(b',"Body":') + len(body_json)
+    )
     budget = task.offload.max_inline_bytes or settings.payload_budget_bytes
-    if len(json_bytes(result.model_dump(mode="json"), where="step output")) <= budget:
-        return result
+    if inline_bytes <= budget:
+        return result.model_copy(update={"request": {**request, "Body": body}})
 
     location = S3Location(settings.offload_bucket, f"{settings.offload_prefix}requests/{folder}.json")
     store.put_json(location, body_json)
