@@ -5,7 +5,7 @@ Pure functions only (no I/O, no boto3), so it is cheap to import at Lambda cold 
 """
 
 from companion.codec.decoding import decode
-from companion.codec.encoding import encode
+from companion.codec.encoding import encode, encode_json
 from companion.codec.ids import resolve_family
 from companion.codec.models import ModelFamily, NeutralRequest, NormalizedResult, StopReason, ToolCall, Turn
 
@@ -18,5 +18,6 @@ __all__ = [
     "Turn",
     "decode",
     "encode",
+    "encode_json",
     "resolve_family",
 ]

@@ -331,6 +331,17 @@ def encode(request: NeutralRequest, model_id: str, family: ModelFamily | str | N
     RequestEncodingError
         The request breaks a rule of the family (role order, unsupported parameter, extra_body collision, ...).
     """
+    return encode_json(request, model_id, family)[0]
+
+
+def encode_json(
+    request: NeutralRequest, model_id: str, family: ModelFamily | str | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`encode`, plus the Body serialized as compact UTF-8 JSON, which callers that send or measure it need.
+
+    Serializing is also the check that the body can be sent at all, so returning the bytes spares callers a second
+    pass over a body that may be hundreds of KiB.
+    """
     resolved = resolve_family(model_id, family)
     spec = _SPECS[resolved]
     body: dict[str, Any] = dict(spec.leading)
@@ -344,7 +355,7 @@ def encode(request: NeutralRequest, model_id: str, family: ModelFamily | str | N
     _merge_extra(body, request.extra_body)
     try:
         # Bedrock reads the body as UTF-8 JSON: a lone surrogate would only fail later, inside the state machine.
-        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        serialized = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise RequestEncodingError(f"{resolved.value}: the request cannot be sent as UTF-8 JSON: {exc}") from exc
-    return body
+    return body, serialized

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.codec import NeutralRequest, Turn, encode, resolve_family
+from companion.codec import NeutralRequest, Turn, encode_json, resolve_family
 from companion.codec.models import InferenceParameters, ModelFamily
 from companion.errors import InputValidationError
 from companion.s3uri import S3Location, key_segment
@@ -85,8 +85,7 @@ def preprocess_prompt(
     """
     family = resolve_family(task.model_id, task.model_family)
     neutral = _render_request(task)
-    body = encode(neutral, task.model_id, family)
-    body_json = json_bytes(body, where="rendered prompt")
+    body, body_json = encode_json(neutral, task.model_id, family)
 
     folder = f"{key_segment(task.execution_name)}/{key_segment(task.step)}"
     output_uri = None
@@ -130,8 +129,8 @@ def _render_request(task: PreprocessPromptInput) -> NeutralRequest:
     if template.system is not None:
         sources.append(("prompt.system", template.system))
     rendered = render_all(sources, task.variables)
-    # Variables are free-form JSON: a lone surrogate (from a \ud800 escape) must fail here, by name.
-    json_bytes(rendered, where="rendered prompt")
+    for (where, _), text in zip(sources, rendered, strict=True):
+        _require_utf8(text, where)
     turns = []
     for turn, text in zip(template.messages, rendered, strict=False):
         if not text.strip():
@@ -143,3 +142,13 @@ def _render_request(task: PreprocessPromptInput) -> NeutralRequest:
         messages=turns,
         extra_body=task.extra_body,
     )
+
+
+def _require_utf8(text: str, where: str) -> None:
+    # Variables are free-form JSON: a lone surrogate (from a \ud800 escape) must fail here, by name.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputValidationError(
+            f"{where}: renders text that is not valid Unicode (a lone surrogate at position {exc.start})"
+        ) from exc
