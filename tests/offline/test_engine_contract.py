@@ -140,3 +140,87 @@ def test_jsonata_evaluation_goes_through_a_module_global() -> None:
     jsonata = _module(f"{PARSER}.jsonata.jsonata")
     assert "_eval_jsonata" in vars(jsonata), "moto's JSONata hook global is gone"
     assert "return _eval_jsonata(jsonata_expression)" in inspect.getsource(jsonata.eval_jsonata_expression)
+
+
+def test_item_reader_input_type_and_transformer_factory_are_patchable() -> None:
+    # patch_item_reader_jsonl: InputType validates through the enum in __init__, and item_reader_decl imported the
+    # transformer factory by name and calls it with input_type=.
+    reader = f"{PARSER}.component.state.exec.state_map.item_reader"
+    input_type = _module(f"{reader}.reader_config.input_type")
+    # Read the module text: after install() the attributes are the patched ones.
+    assert "def __init__(self, input_type: str):" in _source(input_type.__name__)
+    assert "self.input_type_value = InputTypeValue(input_type)" in _source(input_type.__name__)
+    decl_source = _source(f"{reader}.item_reader_decl")
+    assert "resource_output_transformer_for(\n                input_type=self.reader_config.input_type" in decl_source
+    assert "env.stack.append(resource_config)" in decl_source, "the transformer no longer pops (config, text)"
+    assert 'reader_config["MaxItemsValue"]' in _source(f"{reader}.eval.resource_output_transformer.transformer_json")
+
+
+def test_distributed_map_workers_and_map_run_are_patchable() -> None:
+    # patch_distributed_map_runs: both workers evaluate one job in _eval_job(env, job) and keep the map run record;
+    # _map_run(env, eval_input) runs every job; the Map Run's failures reach the state through FailureEventException.
+    iteration = f"{PARSER}.component.state.exec.state_map.iteration"
+    for module, name in (
+        (f"{iteration}.itemprocessor.distributed_item_processor_worker", "DistributedItemProcessorWorker"),
+        (f"{iteration}.iterator.distributed_iterator_worker", "DistributedIteratorWorker"),
+    ):
+        assert hasattr(_module(module), name), f"{name} is gone"
+        signature = "def _eval_job(self, env: Environment, job: Job) -> None:"
+        assert signature in _source(module), f"{name}._eval_job changed"
+        assert "self._map_run_record" in _source(module)
+        assert "job.job_output = job_output" in _source(module)
+    component = _module(f"{iteration}.distributed_iteration_component").DistributedIterationComponent
+    assert _params(component._map_run) == ["self", "env", "eval_input"]
+    assert "except FailureEventException as failure_event_ex:" in inspect.getsource(component._eval_body)
+    program_state = _module(f"{PARSER}.eval.program_state")
+    for name in ("ProgramEnded", "ProgramError", "ProgramStopped", "ProgramTimedOut"):
+        assert hasattr(program_state, name), f"program_state.{name} is gone"
+    assert "tolerated_failure_count" in _source(f"{iteration}.itemprocessor.map_run_record")
+    names = _module(f"{PARSER}.component.common.error_name.states_error_name_type")
+    assert (
+        names.StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+        == "States.ExceedToleratedFailureThreshold"
+    )
+
+
+def test_result_writer_resolves_put_object_by_reflection() -> None:
+    # patch_result_writer replaces the static _handle_put_object that _get_api_action_handler finds by name.
+    module = f"{PARSER}.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3"
+    source = _source(module)
+    assert '_HANDLER_REFLECTION_PREFIX: Final[str] = "_handle_"' in source
+    assert "resolver_handler(env, resource_runtime_part, state_credentials)" in source
+    assert "env.map_run_record_pool_manager.get_all().pop()" in source
+    assert "self.result_writer.eval(env)" in _source(f"{PARSER}.component.state.exec.state_map.state_map")
+
+
+def test_aws_sdk_service_calls_boto3_with_the_normalised_parameters() -> None:
+    # patch_s3_sdk_bodies wraps _eval_service_task, which calls the boto3 action with **normalised_parameters and
+    # pushes the response.
+    source = _source(f"{TASK_SERVICES}.state_task_service_aws_sdk").split("def _eval_service_task")[1]
+    assert source.split(")")[0].split() == [
+        "(",
+        "self,",
+        "env:",
+        "Environment,",
+        "resource_runtime_part:",
+        "ResourceRuntimePart,",
+        "normalised_parameters:",
+        "dict,",
+        "state_credentials:",
+        "StateCredentials,",
+    ]
+    assert "(**normalised_parameters)" in source
+    assert "env.stack.append(response)" in source
+
+
+def test_lambda_tasks_map_errors_in_from_error() -> None:
+    # patch_lambda_timeout: an exception raised by the botocore Invoke call reaches _from_error(env, ex) unwrapped.
+    service = _module(f"{TASK_SERVICES}.state_task_service_lambda").StateTaskServiceLambda
+    legacy = _module(f"{PARSER}.component.state.exec.state_task.state_task_lambda").StateTaskLambda
+    for cls in (service, legacy):
+        assert _params(cls._from_error) == ["self", "env", "ex"], f"{cls.__name__}._from_error signature changed"
+    utils = _source(f"{PARSER}.component.state.exec.state_task.lambda_eval_utils")
+    assert "except" not in utils.split("def _invoke_lambda_function")[1].split("def exec_lambda_function")[0]
+    api = _module("moto.stepfunctions.parser.api")
+    for name in ("TaskTimedOutEventDetails", "LambdaFunctionTimedOutEventDetails"):
+        assert hasattr(api, name), f"moto.stepfunctions.parser.api.{name} is gone"

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+
+from tools.offline.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -36,31 +37,6 @@ LAMBDA_APPLICATION_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FAT
 STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 
-class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML loader mapping ``!Ref X`` to ``{"Ref": "X"}`` and ``!Fn X`` to ``{"Fn::Fn": X}``.
-
-    cfn-lint's loader does the same but importing it costs seconds (it pulls in sympy and networkx).
-    """
-
-
-def _construct_short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix in {"Ref", "Condition"}:
-        return {tag_suffix: value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_short_form)
-
-
 class _NoManagedPolicies:
     """Offline stand-in for SAM's managed-policy loader: the template uses no SAM policy names."""
 
@@ -70,7 +46,7 @@ class _NoManagedPolicies:
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506
+    loaded: dict[str, Any] = load_yaml(TEMPLATE.read_text(encoding="utf-8"))
     return loaded
 
 

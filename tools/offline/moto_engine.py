@@ -21,6 +21,27 @@ Touch points (each installed once, process-wide, by :func:`install`):
   of moto's own stubber) runs the run's in-process handlers; no function needs to exist in moto.
 - :func:`install_jsonata`: fills the ``_eval_jsonata`` global of ``asl/jsonata/jsonata.py`` with ``jsonata-python``
   (imported lazily; only needed by definitions that use JSONata or read ``$variables``).
+- :func:`patch_item_reader_jsonl`: ``InputType.__init__`` accepts ``JSONL`` and ``resource_output_transformer_for``
+  (imported by name into ``item_reader_decl``) parses it line by line.
+- :func:`patch_distributed_map_runs`: ``Distributed{ItemProcessor,Iterator}Worker._eval_job`` record each child
+  execution; ``DistributedIterationComponent._map_run`` fails with ``States.ExceedToleratedFailureThreshold``.
+- :func:`patch_result_writer`: the ResultWriter's ``ResourceEvalS3._handle_put_object`` writes the result files too.
+- :func:`patch_s3_sdk_bodies`: ``StateTaskServiceAwsSdk._eval_service_task`` serialises a JSON ``s3:putObject`` Body
+  and returns ``s3:getObject``'s Body as text.
+- :func:`patch_lambda_timeout`: ``StateTaskServiceLambda._from_error`` / ``StateTaskLambda._from_error`` turn a
+  handler's ``FunctionTimeoutError`` into ``States.Timeout``.
+- :func:`patch_parse_cache`: ``AmazonStateLanguageParser.parse`` parses a definition text once per process (moto
+  parses it at CreateStateMachine and again at every StartExecution) and hands out deep copies of the pristine program.
+- :func:`patch_boto_client_cache`: ``boto_client_for`` (imported by name into the task services) reuses one client per
+  region and service instead of building one per task call.
+- :func:`hook_execution_events`: ``EventManager._publish_history_event`` (called under the manager's lock, so in id
+  order) forwards each history event, ``BaseExecutionWorkerCommunication.terminated`` signals the end of the
+  execution, and ``ExecutionWorker._get_evaluation_environment`` exposes the root environment (to fail it).
+- :func:`patch_mocked_responses`: ``Environment.is_mocked_mode`` / ``get_current_mocked_response`` answer from the
+  run's :class:`~tools.offline.mock_config.TestCase` (moto's own mocked-response path does the rest).
+- :func:`hook_state_trace`: ``CommonStateField._eval_body``, ``ExecutionState._handle_retry`` / ``_handle_catch``,
+  ``Environment.as_inner_frame_of``, and the ``_eval_body`` of ``InputPath``, ``Parameters``, ``Result``,
+  ``ResultSelector`` and ``ResultPath`` record the TestState-style inspection data of every state execution.
 
 Hooks reach the caller's functions and Bedrock backend through one process-wide :class:`ActiveRun`: moto runs an
 execution (and its Map iterations and Parallel branches) on threads it creates, so neither thread-locals nor call
@@ -42,6 +63,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tools.offline.bedrock_api import BedrockBackend, BedrockServiceError
+from tools.offline.lambda_api import FunctionTimeoutError
 
 EXPECTED_MOTO_VERSION: Final[str] = "5.2.5"
 
@@ -59,6 +81,8 @@ class ActiveRun:
     functions: Mapping[str, Handler]
     bedrock: BedrockBackend | None
     time_scale: float
+    # Live events, termination, mocked responses and the per-state trace (see "observation" below).
+    observer: RunObserver | None = None
 
 
 _run_lock = threading.Lock()
@@ -97,6 +121,16 @@ def install() -> None:
         patch_time()
         install_lambda_hook()
         install_jsonata()
+        patch_item_reader_jsonl()
+        patch_distributed_map_runs()
+        patch_result_writer()
+        patch_s3_sdk_bodies()
+        patch_lambda_timeout()
+        patch_parse_cache()
+        patch_boto_client_cache()
+        hook_execution_events()
+        patch_mocked_responses()
+        hook_state_trace()
         _installed = True
 
 
@@ -592,6 +626,8 @@ def run_lambda_handler(handler: Handler, function_name: str, payload: bytes) -> 
     try:
         result = handler(event, LocalLambdaContext(function_name=function_name))
         body = json.dumps(result).encode()
+    except FunctionTimeoutError:
+        raise  # not a function error: the task times out (patch_lambda_timeout)
     except Exception as exc:  # noqa: BLE001  (any handler exception is the function's error, as in the runtime)
         headers["x-amz-function-error"] = "Unhandled"
         body = json.dumps(
@@ -645,7 +681,304 @@ def register_on_default_session(boto3_module: Any) -> None:
     """A default session created before :func:`install` lacks the hook; add it (idempotent by unique id)."""
     session = boto3_module.DEFAULT_SESSION
     if session is not None:
+        # A session built after install() already has the hook from BUILTIN_HANDLERS, registered without a unique
+        # id; registering it again with one would run every handler twice. Remove that copy first.
+        session._session.unregister(_LAMBDA_EVENT, lambda_invoke_hook)
         session._session.register(_LAMBDA_EVENT, lambda_invoke_hook, unique_id="offline-lambda-invoke")
+
+
+# --- Distributed Map ---------------------------------------------------------------------------------------------
+
+_JSONL_INPUT_TYPE: Final[Any] = types.SimpleNamespace(name="JSONL", value="JSONL")
+_ITEMS_ATTRIBUTE: Final[str] = "_offline_child_executions"
+_items_lock = threading.Lock()
+
+
+def patch_item_reader_jsonl() -> None:
+    """``ReaderConfig.InputType: JSONL`` (one JSON value per line): moto's ``InputType`` rejects it and
+    ``resource_output_transformer_for`` (imported by name into ``item_reader_decl``) knows only CSV and JSON."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader import (  # noqa: PLC0415
+        item_reader_decl,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_output_transformer.transformer import (  # noqa: PLC0415, E501
+        ResourceOutputTransformer,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.reader_config.input_type import (  # noqa: PLC0415
+        InputType,
+    )
+
+    class JsonLinesTransformer(ResourceOutputTransformer):  # type: ignore[misc]
+        def _eval_body(self, env: Any) -> None:
+            reader_config = env.stack.pop()
+            text = env.stack.pop()
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            env.stack.append(items[: reader_config["MaxItemsValue"]])
+
+    original_init = InputType.__init__
+    original_factory = item_reader_decl.resource_output_transformer_for
+
+    def init(self: Any, input_type: str) -> None:
+        if input_type == "JSONL":
+            self.input_type_value = _JSONL_INPUT_TYPE
+            return
+        original_init(self, input_type)
+
+    def resource_output_transformer_for(input_type: Any) -> Any:
+        if input_type.input_type_value is _JSONL_INPUT_TYPE:
+            return JsonLinesTransformer()
+        return original_factory(input_type=input_type)
+
+    InputType.__init__ = init
+    item_reader_decl.resource_output_transformer_for = resource_output_transformer_for
+
+
+def child_executions(map_run_record: Any) -> dict[int, dict[str, Any]]:
+    """The child execution records collected for one Map Run, by item index (created on first use)."""
+    with _items_lock:
+        items: dict[int, dict[str, Any]] | None = getattr(map_run_record, _ITEMS_ATTRIBUTE, None)
+        if items is None:
+            items = {}
+            setattr(map_run_record, _ITEMS_ATTRIBUTE, items)
+        return items
+
+
+def _child_execution_record(env: Any, job: Any, map_run_arn: str) -> dict[str, Any]:
+    """One child execution as AWS's ResultWriter writes it (Input/Output as JSON text)."""
+    from moto.stepfunctions.parser.asl.eval.program_state import (  # noqa: PLC0415
+        ProgramEnded,
+        ProgramError,
+        ProgramStopped,
+        ProgramTimedOut,
+    )
+
+    state = env.program_state()
+    name = f"{map_run_arn.rsplit(':', 1)[-1]}-{job.job_index}"
+    record: dict[str, Any] = {
+        "ExecutionArn": f"{map_run_arn.replace(':mapRun:', ':execution:')}:{name}",
+        "Name": name,
+        "Input": json.dumps(job.job_input, default=str),
+        "InputDetails": {"Included": True},
+    }
+    if isinstance(state, ProgramEnded):
+        output = json.dumps(job.job_output, default=str)
+        record.update(Status="SUCCEEDED", Output=output, OutputDetails={"Included": True})
+    elif isinstance(state, ProgramError):
+        details = state.error or {}
+        record.update(Status="FAILED", Error=details.get("error"), Cause=details.get("cause"))
+    elif isinstance(state, ProgramTimedOut):
+        record.update(Status="TIMED_OUT")
+    elif isinstance(state, ProgramStopped):
+        record.update(Status="ABORTED")
+    else:
+        record.update(Status="FAILED")
+    return record
+
+
+def patch_distributed_map_runs() -> None:
+    """Record every child execution of a Distributed Map (``DistributedItemProcessorWorker._eval_job`` and the legacy
+    ``DistributedIteratorWorker._eval_job``) and enforce ``ToleratedFailureCount`` / ``ToleratedFailurePercentage``
+    after ``DistributedIterationComponent._map_run`` (moto counts failures but never fails the Map Run)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: PLC0415
+        DistributedIterationComponent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: PLC0415, E501
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iterator.distributed_iterator_worker import (  # noqa: PLC0415, E501
+        DistributedIteratorWorker,
+    )
+
+    for worker_class in (DistributedItemProcessorWorker, DistributedIteratorWorker):
+        original_eval_job = worker_class._eval_job
+
+        def _eval_job(self: Any, env: Any, job: Any, _original: Any = original_eval_job) -> None:
+            _original(self, env=env, job=job)
+            record = _child_execution_record(env, job, self._map_run_record.map_run_arn)
+            child_executions(self._map_run_record)[job.job_index] = record
+
+        worker_class._eval_job = _eval_job
+
+    original_map_run = DistributedIterationComponent._map_run
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        original_map_run(self, env=env, eval_input=eval_input)
+        records = child_executions(eval_input.map_run_record).values()
+        failed = sum(1 for record in records if record["Status"] != "SUCCEEDED")
+        if exceeds_tolerance(
+            failed, len(records), eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage
+        ):
+            raise _states_failure(
+                env,
+                "StatesExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            )
+
+    DistributedIterationComponent._map_run = _map_run
+
+
+def exceeds_tolerance(failed: int, total: int, tolerated_count: int, tolerated_percentage: float) -> bool:
+    """AWS fails a Map Run whose failures exceed its tolerance; moto defaults both thresholds to 0, so a threshold
+    left unset cannot be told from 0 and both must be exceeded (exact unless both are set)."""
+    if failed == 0 or total == 0:
+        return False
+    return failed > tolerated_count and failed * 100 > tolerated_percentage * total
+
+
+def _states_failure(env: Any, error_type: str, cause: str) -> Exception:
+    """A ``FailureEventException`` for a ``States.*`` error, as a state's ``_from_error`` passes it through."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: PLC0415
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    typ = getattr(StatesErrorNameType, error_type)
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=typ),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=typ.to_name(), cause=cause)),
+        )
+    )
+
+
+def patch_result_writer() -> None:
+    """``ResourceEvalS3._handle_put_object`` of the ResultWriter writes only an empty ``manifest.json``; AWS also writes
+    ``SUCCEEDED_0.json`` / ``FAILED_0.json`` / ``TIMED_OUT_0.json`` / ``ABORTED_0.json`` (JSON arrays of child
+    execution records, one file per status that occurred) and lists them, with their sizes, in the manifest."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: PLC0415
+        resource_eval_s3,
+    )
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for  # noqa: PLC0415
+
+    def _handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        parameters = env.stack.pop()
+        env.stack.pop()  # the Map's result list: the records below carry each output with its status
+        client = boto_client_for(region=resource_runtime_part.region, service="s3", state_credentials=state_credentials)
+        map_run_record = env.map_run_record_pool_manager.get_all().pop()
+        map_run_arn = map_run_record.map_run_arn
+        bucket = parameters["Bucket"]
+        prefix = parameters.get("Prefix", "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        prefix += map_run_arn.rsplit(":", 1)[-1] + "/"
+        records = [record for _, record in sorted(child_executions(map_run_record).items())]
+        result_files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        for status in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
+            selected = [record for record in records if record["Status"] == status]
+            if not selected:
+                continue
+            key = f"{prefix}{status}_0.json"
+            body = json.dumps(selected).encode()
+            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+            result_files.setdefault(status, []).append({"Key": key, "Size": len(body)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": result_files}
+        client.put_object(Bucket=bucket, Key=f"{prefix}manifest.json", Body=json.dumps(manifest).encode())
+        env.stack.append(
+            {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": f"{prefix}manifest.json"}}
+        )
+
+    resource_eval_s3.ResourceEvalS3._handle_put_object = staticmethod(_handle_put_object)
+
+
+# --- aws-sdk:s3 --------------------------------------------------------------------------------------------------
+
+
+def patch_s3_sdk_bodies() -> None:
+    """``StateTaskServiceAwsSdk._eval_service_task`` passes parameters to boto3 as they are: AWS serialises a JSON
+    (non-string) ``Body`` of ``s3:putObject`` to JSON text and returns ``s3:getObject``'s ``Body`` as text."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: PLC0415
+        StateTaskServiceAwsSdk,
+    )
+
+    original = StateTaskServiceAwsSdk._eval_service_task
+
+    def _eval_service_task(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+    ) -> None:
+        action = self.resource.api_action.lower() if self.resource.api_name == "s3" else ""
+        body = normalised_parameters.get("Body")
+        if action == "putobject" and body is not None and not isinstance(body, str | bytes):
+            normalised_parameters = {**normalised_parameters, "Body": json.dumps(body)}
+        original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        if action == "getobject" and isinstance(env.stack[-1], dict) and hasattr(env.stack[-1].get("Body"), "read"):
+            env.stack[-1]["Body"] = env.stack[-1]["Body"].read().decode("utf-8", errors="replace")
+
+    StateTaskServiceAwsSdk._eval_service_task = _eval_service_task
+
+
+# --- Lambda timeouts ---------------------------------------------------------------------------------------------
+
+
+def patch_lambda_timeout() -> None:
+    """A handler raising :class:`~tools.offline.lambda_api.FunctionTimeoutError` (re-raised through the Invoke call by
+    :func:`run_lambda_handler`) fails the task with ``States.Timeout``: ``StateTaskServiceLambda._from_error``
+    (``lambda:invoke``) and ``StateTaskLambda._from_error`` (function-ARN resources) would report it otherwise."""
+    from moto.stepfunctions.parser.api import (  # noqa: PLC0415
+        HistoryEventType,
+        LambdaFunctionTimedOutEventDetails,
+        TaskTimedOutEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (  # noqa: PLC0415
+        StateTaskServiceLambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (  # noqa: PLC0415
+        StateTaskLambda,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    timeout = StatesErrorNameType.StatesTimeout
+    service_from_error = StateTaskServiceLambda._from_error
+    legacy_from_error = StateTaskLambda._from_error
+
+    def _service_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, FunctionTimeoutError):
+            return service_from_error(self, env=env, ex=ex)
+        return FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=timeout),
+            event_type=HistoryEventType.TaskTimedOut,
+            event_details=EventDetails(
+                taskTimedOutEventDetails=TaskTimedOutEventDetails(
+                    error=timeout.to_name(),
+                    cause=str(ex),
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )
+            ),
+        )
+
+    def _legacy_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, FunctionTimeoutError):
+            return legacy_from_error(self, env=env, ex=ex)
+        return FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=timeout),
+            event_type=HistoryEventType.LambdaFunctionTimedOut,
+            event_details=EventDetails(
+                lambdaFunctionTimedOutEventDetails=LambdaFunctionTimedOutEventDetails(
+                    error=timeout.to_name(), cause=str(ex)
+                )
+            ),
+        )
+
+    StateTaskServiceLambda._from_error = _service_from_error
+    StateTaskLambda._from_error = _legacy_from_error
 
 
 # --- JSONata -----------------------------------------------------------------------------------------------------
@@ -667,3 +1000,358 @@ def install_jsonata() -> None:
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
 
     moto_jsonata._eval_jsonata = evaluate_jsonata
+
+
+# --- speed: parse once, one boto3 client per service -------------------------------------------------------------
+
+_PARSE_CACHE_SIZE: Final[int] = 64
+
+
+def patch_parse_cache() -> None:
+    """Parse each definition text once; every caller gets a deep copy of the never-evaluated program.
+
+    A deep copy of a pristine program is what a fresh parse builds (about 1 ms against 30-80 ms of ANTLR), and no
+    execution can see another's state through it. Syntax errors are not cached: they raise as before.
+    """
+    import copy  # noqa: PLC0415
+    from collections import OrderedDict  # noqa: PLC0415
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+
+    original = AmazonStateLanguageParser.parse
+    cache: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+    lock = threading.Lock()
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with lock:
+            hit = cache.get(definition)
+            if hit is not None:
+                cache.move_to_end(definition)
+        if hit is None:
+            hit = original(definition)
+            with lock:
+                cache[definition] = hit
+                while len(cache) > _PARSE_CACHE_SIZE:
+                    cache.popitem(last=False)
+        program, tree = hit
+        return copy.deepcopy(program), tree
+
+    AmazonStateLanguageParser.parse = staticmethod(parse)
+
+
+def patch_boto_client_cache() -> None:
+    """``boto_client_for`` builds a boto3 client (several ms) for every task call; reuse one per region and service.
+
+    boto3 clients are thread-safe. Only the in-process (stubbed) case without task credentials is cached, and a new
+    default boto3 session (moto replaces it) starts a new cache.
+    """
+    import sys  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+    from moto.core.models import botocore_stubber  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
+
+    original = boto_client.boto_client_for
+    cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None or not botocore_stubber.enabled:
+            return original(region=region, service=service, state_credentials=state_credentials)
+        session = boto3.DEFAULT_SESSION
+        with lock:
+            hit = cache.get((region, service))
+        if hit is not None and hit[0] is session and session is not None:
+            return hit[1]
+        client = original(region=region, service=service, state_credentials=state_credentials)
+        with lock:
+            cache[(region, service)] = (boto3.DEFAULT_SESSION, client)
+        return client
+
+    boto_client.boto_client_for = boto_client_for
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+# --- observation: live events, termination, mocked responses, per-state trace ------------------------------------
+
+
+@dataclass
+class RunObserver:
+    """What one run wants to see of its executions; filled from moto's threads, read by the caller's thread.
+
+    ``queue`` receives ``("event", execution_arn, event)`` for every history event in id order and
+    ``("terminated", execution_arn, None)`` once an execution's status is final.
+    """
+
+    mock: Any = None  # tools.offline.mock_config.TestCase | None
+    trace: list[dict[str, Any]] | None = None
+    queue: Any = None  # queue.SimpleQueue; created in __post_init__
+
+    def __post_init__(self) -> None:
+        import queue  # noqa: PLC0415
+
+        if self.queue is None:
+            self.queue = queue.SimpleQueue()
+        self.trace_lock = threading.Lock()
+
+
+def _observer() -> RunObserver | None:
+    run = _current_run()
+    return None if run is None else run.observer
+
+
+def history_event_as_boto3(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A history event as moto stores it -> as boto3's ``get_execution_history`` returns it."""
+    import copy  # noqa: PLC0415
+    from datetime import datetime  # noqa: PLC0415
+
+    event_type = event["type"]
+    converted: dict[str, Any] = {
+        "timestamp": datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00")),
+        "type": getattr(event_type, "value", event_type),
+        "id": event["id"],
+        "previousEventId": event["previousEventId"],
+    }
+    for key, value in event.items():
+        if key not in converted and value is not None:
+            converted[key] = copy.deepcopy(value)
+    return converted
+
+
+def hook_execution_events() -> None:
+    """Forward each recorded history event and each execution's end to the active run's observer."""
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager  # noqa: PLC0415
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: PLC0415
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker  # noqa: PLC0415
+
+    original_publish = EventManager._publish_history_event
+    original_terminated = BaseExecutionWorkerCommunication.terminated
+    original_environment = ExecutionWorker._get_evaluation_environment
+
+    def _publish_history_event(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_publish(self, *args, **kwargs)
+        observer = _observer()
+        arn = getattr(self, "_offline_execution_arn", None)
+        if observer is not None and arn is not None:
+            # Called under the manager's lock: the queue gets one execution's events in id order.
+            observer.queue.put(("event", arn, history_event_as_boto3(self._history_event_list[-1])))
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        observer = _observer()
+        if observer is not None:
+            observer.queue.put(("terminated", self.execution.exec_arn, None))
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        env = original_environment(self)
+        env.event_manager._offline_execution_arn = self._evaluation_details.execution_details.arn
+        return env
+
+    EventManager._publish_history_event = _publish_history_event
+    BaseExecutionWorkerCommunication.terminated = terminated
+    ExecutionWorker._get_evaluation_environment = _get_evaluation_environment
+
+
+def _root_of(env: Any) -> Any:
+    return getattr(env, "_offline_root", env)
+
+
+def patch_mocked_responses() -> None:
+    """moto's mocked-response path (Step Functions Local's), fed from the run's mock-config test case.
+
+    A mocked state invoked past its last listed response fails the whole execution (AWS: "If you do not specify a
+    mocked response, the state machine execution will fail"), with ``States.Runtime`` and the loader's message: it is
+    set on the execution's root environment, so neither Retry nor Catch can swallow it.
+    """
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: PLC0415
+    from moto.stepfunctions.parser.mocking.mock_config import (  # noqa: PLC0415
+        MockedResponseReturn,
+        MockedResponseThrow,
+    )
+
+    from tools.offline.mock_config import MockedResponseExhaustedError  # noqa: PLC0415
+
+    def is_mocked_mode(self: Any) -> bool:
+        observer = _observer()
+        mock = None if observer is None else observer.mock
+        return mock is not None and self.next_state_name in mock.states
+
+    def get_current_mocked_response(self: Any) -> Any:
+        observer = _observer()
+        if observer is None or observer.mock is None:
+            raise RuntimeError("no mock-config test case is active")
+        state_name, attempt = state_name_and_attempt(self)
+        try:
+            response = observer.mock.response_for(state_name, attempt)
+        except MockedResponseExhaustedError as exc:
+            _root_of(self).set_error(ExecutionFailedEventDetails(error="States.Runtime", cause=str(exc)))
+            raise
+        if response is None:  # Unreachable: is_mocked_mode said the state is mocked.
+            raise RuntimeError(f"state {state_name!r} is not mocked")
+        if response.throws is not None:
+            error, cause = response.throws
+            return MockedResponseThrow(attempt, attempt, error=error, cause=cause)
+        return MockedResponseReturn(attempt, attempt, payload=response.returns)
+
+    Environment.is_mocked_mode = is_mocked_mode
+    Environment.get_current_mocked_response = get_current_mocked_response
+
+
+def _snapshot(value: Any) -> Any:
+    import copy  # noqa: PLC0415
+
+    return copy.deepcopy(value)
+
+
+def _error_and_cause(failure_event: Any) -> tuple[str | None, str | None]:
+    details = next(iter(failure_event.event_details.values()), {}) if failure_event.event_details else {}
+    return details.get("error"), details.get("cause")
+
+
+def _record_of(env: Any) -> dict[str, Any] | None:
+    return getattr(env, "_offline_record", None)
+
+
+def _finish_record(record: dict[str, Any], status: str, output: Any, error: str | None, cause: str | None) -> None:
+    observer = _observer()
+    if observer is None or observer.trace is None:
+        return
+    record.update(status=status, output=output, error=error, cause=cause)
+    with observer.trace_lock:
+        observer.trace.append(record)
+
+
+def _new_record(name: str, state_input: Any) -> dict[str, Any]:
+    return {
+        "stateName": name,
+        "status": None,
+        "inspectionData": {"input": _snapshot(state_input)},
+        "output": None,
+        "error": None,
+        "cause": None,
+    }
+
+
+def _tracing() -> bool:
+    observer = _observer()
+    return observer is not None and observer.trace is not None
+
+
+def _trace_state_body(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: PLC0415
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramRunning  # noqa: PLC0415
+
+    def _eval_body(self: Any, env: Any) -> None:
+        if not _tracing():
+            original(self, env)
+            return
+        previous = _record_of(env)
+        env._offline_record = _new_record(self.name, env.states.get_input())
+        try:
+            original(self, env)
+        except FailureEventException as exc:
+            error, cause = _error_and_cause(exc.failure_event)
+            _finish_record(env._offline_record, "FAILED", None, error, cause)
+            raise
+        except Exception as exc:
+            _finish_record(env._offline_record, "FAILED", None, "States.Runtime", str(exc))
+            raise
+        else:
+            record = env._offline_record
+            output = _snapshot(env.states.get_input())
+            if record.get("status") == "CAUGHT_ERROR":
+                _finish_record(record, "CAUGHT_ERROR", output, record["error"], record["cause"])
+            elif isinstance(env.program_state(), ProgramRunning | ProgramEnded):
+                _finish_record(record, "SUCCEEDED", output, None, None)
+            else:  # Stopped, failed or timed out from outside the state (e.g. an exhausted mocked response).
+                _finish_record(record, "FAILED", None, None, None)
+        finally:
+            env._offline_record = previous
+
+    return _eval_body
+
+
+def _trace_retry(original: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any, Any], Any]:
+    from moto.stepfunctions.parser.asl.component.common.retry.retry_outcome import RetryOutcome  # noqa: PLC0415
+
+    def _handle_retry(self: Any, env: Any, failure_event: Any) -> Any:
+        outcome = original(self, env, failure_event)
+        record = _record_of(env)
+        if record is not None and outcome == RetryOutcome.CanRetry:
+            error, cause = _error_and_cause(failure_event)
+            _finish_record(record, "RETRIABLE", None, error, cause)
+            # The next attempt re-runs the state from after InputPath, which is not evaluated again.
+            retry = _new_record(self.name, record["inspectionData"]["input"])
+            if "afterInputPath" in record["inspectionData"]:
+                retry["inspectionData"]["afterInputPath"] = record["inspectionData"]["afterInputPath"]
+            env._offline_record = retry
+        return outcome
+
+    return _handle_retry
+
+
+def _trace_catch(original: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, Any], None]:
+    from moto.stepfunctions.parser.asl.component.common.catch.catch_outcome import CatchOutcome  # noqa: PLC0415
+
+    def _handle_catch(self: Any, env: Any, failure_event: Any) -> None:
+        original(self, env, failure_event)
+        record = _record_of(env)
+        if record is not None and env.stack and env.stack[-1] == CatchOutcome.Caught:
+            record["status"] = "CAUGHT_ERROR"
+            record["error"], record["cause"] = _error_and_cause(failure_event)
+
+    return _handle_catch
+
+
+def _trace_component(component: Any, before: str | None, after: str | None) -> None:
+    original = component._eval_body
+
+    def _eval_body(self: Any, env: Any) -> None:
+        record = _record_of(env)
+        if record is not None and before is not None and env.stack:
+            record["inspectionData"].setdefault(before, _snapshot(env.stack[-1]))
+        original(self, env)
+        if record is not None and after is not None and env.stack:
+            record["inspectionData"][after] = _snapshot(env.stack[-1])
+
+    component._eval_body = _eval_body
+
+
+def hook_state_trace() -> None:
+    """Record, per state execution (each attempt, each Map iteration and Parallel branch), what TestState reports.
+
+    The current record lives on the environment (``_offline_record``) and is inherited by frames (the Task attempt's
+    timeout frame, where Parameters are evaluated); a state entered in a frame (a Map iteration) starts its own. The
+    same frame hook gives every frame its execution's root environment (``_offline_root``).
+    """
+    from moto.stepfunctions.parser.asl.component.common.parargs import Parameters  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.path.input_path import InputPath  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.result_selector import ResultSelector  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.state_pass.result import Result  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: PLC0415
+
+    original_frame = Environment.as_inner_frame_of.__func__
+
+    def as_inner_frame_of(cls: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+        frame = original_frame(cls, env, *args, **kwargs)
+        frame._offline_root = _root_of(env)
+        frame._offline_record = _record_of(env)
+        return frame
+
+    CommonStateField._eval_body = _trace_state_body(CommonStateField._eval_body)
+    ExecutionState._handle_retry = _trace_retry(ExecutionState._handle_retry)
+    ExecutionState._handle_catch = _trace_catch(ExecutionState._handle_catch)
+    Environment.as_inner_frame_of = classmethod(as_inner_frame_of)
+    _trace_component(InputPath, None, "afterInputPath")
+    _trace_component(Parameters, None, "afterParameters")
+    _trace_component(Result, None, "result")
+    _trace_component(ResultSelector, "result", "afterResultSelector")
+    _trace_component(ResultPath, "result", "afterResultPath")

@@ -1,0 +1,35 @@
+"""Several runs in one process (the api server, a test session) must each call a handler exactly once per task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.offline.engine import run_definition
+
+DEFINITION = {
+    "StartAt": "Count",
+    "States": {
+        "Count": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "counter", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    },
+}
+
+
+def test_each_run_invokes_the_handler_once() -> None:
+    # Given a handler that counts its calls
+    calls: list[Any] = []
+
+    def counter(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event)
+        return {"n": len(calls)}
+
+    # When the same one-task definition runs three times in this process
+    results = [run_definition(DEFINITION, {"run": i}, functions={"counter": counter}) for i in range(3)]
+    # Then every run called the handler once, not once per registration of the engine's hook
+    assert [result.status for result in results] == ["SUCCEEDED"] * 3
+    assert [event["run"] for event in calls] == [0, 1, 2]
