@@ -33,3 +33,21 @@ def test_each_run_invokes_the_handler_once() -> None:
     # Then every run called the handler once, not once per registration of the engine's hook
     assert [result.status for result in results] == ["SUCCEEDED"] * 3
     assert [event["run"] for event in calls] == [0, 1, 2]
+
+
+def test_each_run_invokes_the_handler_once_on_a_long_lived_default_session() -> None:
+    # Given boto3's default session created before the runs and kept across them (a benchmark, a long-lived server)
+    import boto3
+
+    boto3.setup_default_session(region_name="us-east-1")
+    calls: list[Any] = []
+
+    def counter(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event)
+        return {"n": len(calls)}
+
+    # When several runs reuse it
+    results = [run_definition(DEFINITION, {"run": i}, functions={"counter": counter}) for i in range(3)]
+    # Then the hook stays registered exactly once: every run reaches the handler, once
+    assert [result.status for result in results] == ["SUCCEEDED"] * 3
+    assert [event["run"] for event in calls] == [0, 1, 2]

@@ -677,14 +677,20 @@ def install_lambda_hook() -> None:
     register_on_default_session(boto3)
 
 
+_LAMBDA_HOOK_ID: Final[str] = "offline-lambda-invoke"
+
+
 def register_on_default_session(boto3_module: Any) -> None:
     """A default session created before :func:`install` lacks the hook; add it (idempotent by unique id)."""
     session = boto3_module.DEFAULT_SESSION
     if session is not None:
-        # A session built after install() already has the hook from BUILTIN_HANDLERS, registered without a unique
-        # id; registering it again with one would run every handler twice. Remove that copy first.
-        session._session.unregister(_LAMBDA_EVENT, lambda_invoke_hook)
-        session._session.register(_LAMBDA_EVENT, lambda_invoke_hook, unique_id="offline-lambda-invoke")
+        # Exactly one registration must remain: a session built after install() has the hook from BUILTIN_HANDLERS
+        # (no unique id), and one this function saw before has it under the unique id, which botocore would then
+        # refuse to register again. Drop both, then register once.
+        events = session._session
+        events.unregister(_LAMBDA_EVENT, unique_id=_LAMBDA_HOOK_ID)
+        events.unregister(_LAMBDA_EVENT, lambda_invoke_hook)
+        events.register(_LAMBDA_EVENT, lambda_invoke_hook, unique_id=_LAMBDA_HOOK_ID)
 
 
 # --- Distributed Map ---------------------------------------------------------------------------------------------
