@@ -141,3 +141,47 @@ def test_failed_execution_exits_1_with_error_and_cause(tmp_path: Path, capsys: p
 
     assert code == 1
     assert json.loads(capsys.readouterr().out) == {"status": "FAILED", "output": None, "error": "Nope", "cause": "c"}
+
+
+@pytest.mark.parametrize(
+    ("event_file", "event_name", "asked"),
+    [
+        ("api_event.json", "Ask", "Where does an API request body go?"),
+        ("schedule_event.json", "Nightly", "Which prompts ran overnight?"),
+    ],
+)
+def test_an_event_starts_the_machine_with_the_input_its_source_maps_it_to(
+    capsys: pytest.CaptureFixture[str], event_file: str, event_name: str, asked: str
+) -> None:
+    # Given a trigger event of one of the machine's event sources
+    event = str(FIXTURES / event_file)
+    # When the machine runs from it
+    code = main(
+        [
+            "run",
+            "AnswerQuestionStateMachine",
+            "--template",
+            TEMPLATE,
+            "--event",
+            event,
+            "--event-name",
+            event_name,
+            "--json",
+        ]
+    )
+    # Then the execution input is what that source passes: the API body, or the schedule's fixed Input
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["status"] == "SUCCEEDED"
+    assert " ".join(asked.split()[:4]) in result["output"]["text"]
+
+
+def test_an_event_for_a_machine_with_several_sources_needs_its_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["run", "AnswerQuestionStateMachine", "--template", TEMPLATE, "--event", str(FIXTURES / "api_event.json")]
+    )
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ")
+    assert "Ask" in error
+    assert "Nightly" in error
