@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.errors import ModelOutputNotJsonError, ModelOutputSchemaError, SchemaDefinitionError
-from companion.jsonout import extract_json, validate_json
+from companion.jsonout import compile_schema, extract_json, validate_json
 
 SCHEMA = {
     "type": "object",
@@ -59,3 +59,27 @@ def test_a_broken_schema_is_the_step_authors_error_not_the_models() -> None:
 def test_arbitrary_text_yields_json_or_the_named_error(text: str) -> None:
     with contextlib.suppress(ModelOutputNotJsonError):
         extract_json(text)
+
+
+def test_compile_schema_returns_a_reusable_validator_and_names_a_bad_schema() -> None:
+    # Given a valid and an invalid schema
+    # When compiled, then the valid one validates and the invalid one is a SchemaDefinitionError
+    compile_schema({"type": "integer"})(3)
+    with pytest.raises(SchemaDefinitionError, match=r"^output\.schema is not a valid JSON Schema"):
+        compile_schema({"type": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        ({"properties": 1}, "not a valid JSON Schema"),
+        ({"type": "string", "pattern": "(unclosed"}, "not a valid JSON Schema"),
+        ({"$ref": "https://example.com/schema.json"}, "local \\$ref"),
+        ({"properties": {"a": {"$ref": "file:///etc/passwd"}}}, "local \\$ref"),
+    ],
+)
+def test_every_broken_schema_is_the_named_error(schema: dict[str, object], reason: str) -> None:
+    # A schema that fastjsonschema chokes on, or that would make it fetch a remote document, never escapes as a bare
+    # exception nor reaches the network.
+    with pytest.raises(SchemaDefinitionError, match=reason):
+        validate_json({}, schema)

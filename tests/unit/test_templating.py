@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.errors import MissingTemplateVariablesError, PromptTooLargeError, TemplateSyntaxError
-from companion.templating import render, render_all
+from companion.templating import placeholder_paths, render, render_all
 
 
 def test_paths_walk_keys_and_list_indices() -> None:
@@ -91,3 +91,22 @@ def test_rendering_arbitrary_text_raises_only_named_errors(template: str, variab
         return
     if "{{" not in template:
         assert rendered == template
+
+
+def test_placeholder_paths_lists_each_path_once_without_filters_or_literal_braces() -> None:
+    # Given a template with repeated paths, a json filter and the literal-brace placeholders
+    template = '{{ input.topic }} {{ steps.a.json | json }} {{ "{{" }}x{{ "}}" }} {{input.topic}}'
+    # When its placeholders are listed
+    # Then each path appears once, in order
+    assert placeholder_paths(template, where="t") == ["input.topic", "steps.a.json"]
+
+
+@pytest.mark.parametrize("template", ["{{ x() }}", "a {{ y", "{{ }}"])
+def test_placeholder_paths_refuses_what_render_refuses(template: str) -> None:
+    # Given a template render() refuses
+    with pytest.raises(TemplateSyntaxError) as rendered:
+        render(template, {"x": 1, "y": 2}, where="m[0]")
+    # When its placeholders are listed, then the same error is raised
+    with pytest.raises(TemplateSyntaxError) as listed:
+        placeholder_paths(template, where="m[0]")
+    assert str(listed.value) == str(rendered.value)

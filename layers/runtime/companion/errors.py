@@ -77,3 +77,13 @@ class PromptTooLargeError(CompanionError):
 
 class PayloadTooLargeError(CompanionError):
     """An object is larger than this function will read into memory."""
+
+
+class ChainDefinitionError(CompanionError):
+    """A prompt-chain definition is malformed or inconsistent; the message lists every problem with its location."""
+
+    def __init__(self, problems: list[str], *, chain: str | None = None) -> None:
+        self.problems = problems
+        subject = f"chain {chain!r}" if chain else "chain definition"
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        super().__init__(f"{subject}: {count}: " + "; ".join(problems))

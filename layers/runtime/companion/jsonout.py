@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -82,10 +82,7 @@ def validate_json(value: Any, schema: dict[str, Any]) -> None:
     # Imported here so that steps without a schema never pay for the validator at cold start.
     import fastjsonschema  # noqa: PLC0415
 
-    try:
-        validator = _compiled(json.dumps(schema, sort_keys=True))
-    except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError) as exc:
-        raise SchemaDefinitionError(_bounded(f"output.schema is not a valid JSON Schema: {exc}")) from exc
+    validator = compile_schema(schema)
     try:
         validator(value)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -94,6 +91,40 @@ def validate_json(value: Any, schema: dict[str, Any]) -> None:
             "Reply with only the corrected JSON value."
         )
         raise ModelOutputSchemaError(_bounded(message)) from exc
+
+
+def compile_schema(schema: dict[str, Any]) -> Callable[[Any], Any]:
+    """Compile a JSON Schema into a validator (cached per schema), as :func:`validate_json` does before validating.
+
+    Raises
+    ------
+    SchemaDefinitionError
+        The schema itself is invalid.
+    """
+    remote = sorted(_remote_refs(schema))
+    if remote:
+        # fastjsonschema would fetch a remote $ref over the network while compiling, inside the Lambda.
+        listed = ", ".join(map(repr, remote[:5]))
+        raise SchemaDefinitionError(f"output.schema may only use local $ref ('#/...'), found {listed}")
+    try:
+        return _compiled(json.dumps(schema, sort_keys=True))
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, re.error, RecursionError) as exc:
+        # fastjsonschema raises its own definition error, and these for some malformed keywords ({"properties": 1},
+        # a "pattern" that is not a regular expression); JsonSchemaDefinitionException is a ValueError.
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchemaDefinitionError(_bounded(f"output.schema is not a valid JSON Schema: {detail}")) from exc
+
+
+def _remote_refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str) and not item.startswith("#"):
+                yield item
+            else:
+                yield from _remote_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _remote_refs(item)
 
 
 @lru_cache(maxsize=64)

@@ -65,8 +65,7 @@ def render_all(
             parts.append(_substitute(match, variables, where, missing))
             position = match.end()
         tail = template[position:]
-        if "{{" in tail:
-            raise TemplateSyntaxError(f"{where}: unclosed '{{{{' at offset {position + tail.index('{{')}")
+        _refuse_unclosed(tail, position, where)
         parts.append(tail)
         text = "".join(parts)
         budget -= len(text)
@@ -81,13 +80,7 @@ def render_all(
 def _substitute(match: re.Match[str], variables: Mapping[str, Any], where: str, missing: dict[str, None]) -> str:
     if match.group("literal"):
         return match.group("literal")
-    parsed = _EXPRESSION.match(match.group("body"))
-    if parsed is None:
-        snippet = match.group(0) if len(match.group(0)) <= 60 else match.group(0)[:57] + "..."
-        raise TemplateSyntaxError(
-            f"{where}: {snippet!r} at offset {match.start()} is not a variable path "
-            "(use {{ name }}, {{ name.key.0 }} or {{ name | json }})"
-        )
+    parsed = _parse_expression(match, where)
     path = parsed.group("path")
     value = _lookup(variables, path.split("."))
     if value is _MISSING:
@@ -96,6 +89,54 @@ def _substitute(match: re.Match[str], variables: Mapping[str, Any], where: str, 
     if isinstance(value, str) and not parsed.group("filter"):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def placeholder_paths(template: str, *, where: str) -> list[str]:
+    """List the variable paths a template refers to, checking its syntax exactly as :func:`render` does.
+
+    Parameters
+    ----------
+    template
+        The template text.
+    where
+        Where the template comes from, for the error message (e.g. ``steps[0].prompt``).
+
+    Returns
+    -------
+    list[str]
+        Each placeholder's path (``steps.outline.json``, without any ``| json`` filter), in order of appearance,
+        repeated paths once. The literal-brace placeholders ``{{ "{{" }}`` and ``{{ "}}" }}`` are not paths.
+
+    Raises
+    ------
+    TemplateSyntaxError
+        A placeholder is not a plain path, or a ``{{`` is never closed; the message names ``where`` and the offset.
+    """
+    paths: dict[str, None] = {}
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        position = match.end()
+        if match.group("literal"):
+            continue
+        paths[_parse_expression(match, where).group("path")] = None
+    _refuse_unclosed(template[position:], position, where)
+    return list(paths)
+
+
+def _parse_expression(match: re.Match[str], where: str) -> re.Match[str]:
+    parsed = _EXPRESSION.match(match.group("body"))
+    if parsed is None:
+        snippet = match.group(0) if len(match.group(0)) <= 60 else match.group(0)[:57] + "..."
+        raise TemplateSyntaxError(
+            f"{where}: {snippet!r} at offset {match.start()} is not a variable path "
+            "(use {{ name }}, {{ name.key.0 }} or {{ name | json }})"
+        )
+    return parsed
+
+
+def _refuse_unclosed(tail: str, position: int, where: str) -> None:
+    if "{{" in tail:
+        raise TemplateSyntaxError(f"{where}: unclosed '{{{{' at offset {position + tail.index('{{')}")
 
 
 def _lookup(variables: Mapping[str, Any], segments: list[str]) -> Any:
