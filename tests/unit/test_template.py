@@ -59,10 +59,10 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def transformed(template: dict[str, Any]) -> dict[str, Any]:
     fragment = copy.deepcopy(template)
-    # The translator wants S3 locations for code; `sam validate` swaps local paths the same way.
+    # The translator wants S3 locations for code and definitions; `sam validate` swaps local paths the same way.
     for resource in fragment["Resources"].values():
         properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if key in properties:
                 properties[key] = "s3://placeholder-bucket/placeholder.zip"
     with pytest.MonkeyPatch.context() as patch:
@@ -469,3 +469,136 @@ def test_samconfig_deploys_dev_by_default_and_prod_only_after_review(samconfig: 
     # And only dev has `sam sync` settings
     assert "sync" in samconfig["default"]
     assert "sync" not in samconfig["prod"]
+
+
+# ---------------------------------------------------------------- state machines
+
+STATE_MACHINE_DEFINITION = ROOT / "statemachines" / "invoke_step.asl.json"
+FOUNDATION_MODEL_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ModelId}"
+
+
+def _state_machine_grants(transformed: dict[str, Any]) -> dict[str, list[Any]]:
+    """Action -> resources (as written) that InvokeStepStateMachine's role allows."""
+    role = transformed["Resources"]["InvokeStepStateMachine"]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    grants: dict[str, list[Any]] = {}
+    for statement in _role_statements(transformed, role):
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            grants.setdefault(action, []).extend(_as_list(statement["Resource"]))
+    return grants
+
+
+def test_invoke_step_role_grants_exactly_what_the_definition_calls(transformed: dict[str, Any]) -> None:
+    # Given the permissions of the invoke-step state machine's role
+    grants = _state_machine_grants(transformed)
+
+    # Then it may invoke exactly the three companion functions
+    assert sorted(json.dumps(r, sort_keys=True) for r in grants.pop("lambda:InvokeFunction")) == sorted(
+        json.dumps({"Fn::GetAtt": [name, "Arn"]}, sort_keys=True) for name in FUNCTIONS
+    )
+    # And Bedrock may read offloaded requests and write responses with its permissions, nothing else in S3
+    assert [_arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
+    assert [_arn_text(r) for r in grants.pop("s3:PutObject")] == [f"{BUCKET_ARN}/offload/responses/*"]
+    # And it may invoke foundation models of this region picked from AllowedModelIds, and no other model
+    models = grants.pop("bedrock:InvokeModel")
+    assert len(models) == 4
+    for index, resource in enumerate(models):
+        template_text, variables = resource["Fn::Sub"]
+        assert template_text == FOUNDATION_MODEL_ARN
+        selected = variables["ModelId"]["Fn::Select"]
+        assert selected[0] == index
+        assert '{"Ref": "AllowedModelIds"}' in json.dumps(selected[1])
+    # And whatever else SAM adds (logging, tracing) is not an S3, Lambda or Bedrock permission
+    assert not [action for action in grants if action.split(":")[0] in {"s3", "lambda", "bedrock"}]
+
+
+def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str, Any]) -> None:
+    # Given the AllowedModelIds parameter
+    parameter = template["Parameters"]["AllowedModelIds"]
+    # Then it is a list of plain model ids (inference profiles need the extra grants the template comments describe)
+    assert parameter["Type"] == "CommaDelimitedList"
+    ids = parameter["Default"].split(",")
+    assert 1 <= len(ids) <= 4
+    assert all(not re.match(r"^(us|eu|apac|global)\.", model_id) for model_id in ids)
+
+
+def test_invoke_step_state_machine_is_standard_logged_traced_and_substituted(resources: dict[str, Any]) -> None:
+    # Given the state machine resource
+    properties = resources["InvokeStepStateMachine"]["Properties"]
+
+    # Then it is a Standard workflow defined in its ASL file, with every function ARN substituted
+    assert properties["Type"] == "STANDARD"
+    assert properties["DefinitionUri"] == "statemachines/invoke_step.asl.json"
+    assert properties["DefinitionSubstitutions"] == {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS}
+    # And it logs errors only, without execution data (prompts, answers), to a log group with retention
+    logging = properties["Logging"]
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] is False
+    [destination] = logging["Destinations"]
+    group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # And it is traced
+    assert properties["Tracing"] == {"Enabled": True}
+
+
+def test_invoke_step_definition_is_structurally_valid_with_every_placeholder_resolved() -> None:
+    # Given the template loaded the way the offline runner loads it (substituted and validated)
+    from tools.offline.template import load_template, validate_definition
+
+    spec = load_template(TEMPLATE).state_machines["InvokeStepStateMachine"]
+
+    # Then no ${...} is left, every Next/Default/Catch target exists, and validation passes again on the result
+    validate_definition(spec.definition, "invoke_step.asl.json")
+    assert "${" not in json.dumps(spec.definition)
+    # And each placeholder of the source file has a DefinitionSubstitutions entry
+    source = STATE_MACHINE_DEFINITION.read_text(encoding="utf-8")
+    assert set(re.findall(r"\$\{(\w+)\}", source)) == {f"{name}Arn" for name in FUNCTIONS}
+
+
+def test_invoke_step_definition_with_a_dangling_transition_is_rejected() -> None:
+    # Given the definition with one transition renamed to a state that does not exist (statelint's blind spot)
+    from tools.offline.template import DefinitionError, validate_definition
+
+    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    definition["States"]["Check Reprompt Budget"]["Default"] = "Fail Invalid Ouptut"
+
+    # Then validation names the broken place
+    with pytest.raises(DefinitionError, match=re.escape("Check Reprompt Budget.Default")):
+        validate_definition(definition, "invoke_step.asl.json")
+
+
+def test_invoke_step_retries_follow_the_style_guide() -> None:
+    # Given the definition's Task states
+    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    transient = {
+        "Bedrock.ThrottlingException",
+        "Bedrock.ServiceUnavailableException",
+        "Bedrock.InternalServerException",
+        "Bedrock.ModelTimeoutException",
+        "Bedrock.ModelNotReadyException",
+    }
+    lambda_errors = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    }
+    for name, state in tasks.items():
+        [retry] = state["Retry"]
+        # Then every task retries with backoff and full jitter
+        assert retry["BackoffRate"] == 2.0
+        assert retry["JitterStrategy"] == "FULL"
+        # And Bedrock tasks retry only the transient errors (never Validation or AccessDenied), trimming the result
+        if state["Resource"] == "arn:aws:states:::bedrock:invokeModel":
+            assert set(retry["ErrorEquals"]) == transient, name
+            assert state["ResultSelector"] == {"Body.$": "$.Body"}
+        else:
+            assert set(retry["ErrorEquals"]) == lambda_errors, name
+        # And any other error ends in the step's Fail state
+        assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Fail Step"}
+    assert 2 <= sum(state["Resource"].endswith("bedrock:invokeModel") for state in tasks.values()) <= 4
+
+
+def test_outputs_expose_the_invoke_step_state_machine(template: dict[str, Any]) -> None:
+    assert template["Outputs"]["InvokeStepStateMachineArn"]["Value"] == {"Ref": "InvokeStepStateMachine"}
