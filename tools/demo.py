@@ -1,8 +1,9 @@
 """The main job, offline: the three companion Lambdas on the sample events, against S3 emulated by moto.
 
-What is real: the handlers, the layer's code, Powertools, boto3 talking to moto's S3. What is simulated: the Bedrock
-call between pre-process and resolve. Here a sample answer (events/bedrock/claude.json, written by hand in the
-shape Bedrock returns) is put at the Output.S3Uri the way Step Functions would; no model is called.
+What is real: the handlers, the layer's code, Powertools, boto3 talking to moto's S3. What is simulated: Bedrock.
+In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is put at
+the Output.S3Uri the way Step Functions would; step 5 runs the template's InvokeStepStateMachine with the offline
+runner, whose Bedrock stand-in answers with deterministic placeholder text. No model is called.
 """
 
 from __future__ import annotations
@@ -94,7 +95,17 @@ def run(verbose: bool) -> None:
             "4. post-process result: JSON pulled out of prose and fences, checked against the step's schema",
             invoke("PostprocessResultFunction", _event("postprocess_result")),
         )
-    print("\nAll three Lambdas ran offline. The Bedrock answer in step 3 is a sample, not a model call.")
+    print("\n== 5. the same Lambdas inside the packaged InvokeStepStateMachine, run by the offline runner")
+    print("   (Bedrock answered by the stand-in: deterministic placeholder text, not a model)", flush=True)
+    from tools.offline.cli import main as offline_runner  # noqa: PLC0415
+
+    status = offline_runner(
+        ["run", "InvokeStepStateMachine", "--input", str(EVENTS / "statemachine" / "invoke_step.json")]
+    )
+    print("\nAll three Lambdas ran offline, alone and in the state machine. No model was called: step 3 used a sample")
+    print("answer, step 5 the Bedrock stand-in.")
+    if status != 0:
+        raise SystemExit(status)
 
 
 def main() -> None:
