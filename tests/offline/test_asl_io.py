@@ -82,7 +82,7 @@ def test_result_selector_shapes_the_task_result_before_result_path() -> None:
         "output": {
             "SdkHttpMetadata": {"HttpHeaders": {"Content-Length": "1112"}, "HttpStatusCode": 200},
             "SdkResponseMetadata": {"RequestId": "1234-5678-9012"},
-            "ClusterId": "AKIAIOSFODNN7EXAMPLE",
+            "ClusterId": "j-3SD91U2E1L2QX",
         },
     }
     task = {
@@ -98,7 +98,7 @@ def test_result_selector_shapes_the_task_result_before_result_path() -> None:
     # Then only the selected fields were merged into the input
     assert result.output == {
         "x": 1,
-        "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"},
+        "EMROutput": {"ClusterId": "j-3SD91U2E1L2QX", "ResourceType": "elasticmapreduce"},
     }
 
 

@@ -7,16 +7,15 @@ stand-in's simulated lifecycle, advanced one step per poll, and S3 is moto's.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.offline.sample_definitions import load_sample
 from tools.offline.bedrock_api import BedrockServiceError
 from tools.offline.bedrock_standin import BedrockStandIn
 from tools.offline.engine import ExecutionResult, run_definition
 
-SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 ROLE = "arn:aws:iam::123456789012:role/BedrockModelCustomizationServiceRole"
 BUCKET = "companion-test-payloads"
 COMMAND_LIGHT = "cohere.command-light-text-v14:7:4k"
@@ -25,15 +24,6 @@ VALIDATION = [
     {"prompt": "Summarize: #Person1# books a room; #Person2# takes VISA."},
     {"prompt": "Summarize: #Person1# asks for a late checkout; #Person2# agrees."},
 ]
-
-
-def load_sample(name: str, **placeholders: str) -> dict[str, Any]:
-    text = (SAMPLES / name).read_text()
-    for key, value in placeholders.items():
-        text = text.replace("${" + key + "}", value)
-    assert "${" not in text, f"unsubstituted placeholder in {name}"
-    definition: dict[str, Any] = json.loads(text)
-    return definition
 
 
 def run(definition: dict[str, Any], execution_input: Any, bedrock: BedrockStandIn, **kwargs: Any) -> ExecutionResult:

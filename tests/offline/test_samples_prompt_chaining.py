@@ -7,25 +7,15 @@ turn, so "an answer was chained forward" is asserted on the *requests* the stand
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
+from tests.offline.sample_definitions import load_sample
 from tools.offline.bedrock_standin import BedrockStandIn
 from tools.offline.engine import ExecutionResult, run_definition
 
-SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 COHERE = "cohere.command-text-v14"
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 NOVA = "us.amazon.nova-lite-v1:0"
-
-
-def load_sample(name: str, **placeholders: str) -> dict[str, Any]:
-    text = (SAMPLES / name).read_text()
-    for key, value in placeholders.items():
-        text = text.replace("${" + key + "}", value)
-    assert "${" not in text, f"unsubstituted placeholder in {name}"
-    definition: dict[str, Any] = json.loads(text)
-    return definition
 
 
 def run(definition: dict[str, Any], execution_input: Any, bedrock: BedrockStandIn, **kwargs: Any) -> ExecutionResult:
