@@ -154,13 +154,37 @@ def test_output_to_s3_is_resolved_from_the_payload_bucket(
     # When it runs with offload.output_to_s3
     result = run_step(template, standin, {"prompt": "Write a long essay", "offload": {"output_to_s3": True}})
 
-    # Then Bedrock was given an Output.S3Uri and the answer was read back from there by Resolve Output
+    # Then Bedrock wrote the answer to the Output.S3Uri, Resolve Output read it back, and post-process normalized it
     assert result.status == "SUCCEEDED", result.cause
-    assert entered(result)[-2:] == ["Invoke Model Inline To S3", "Resolve Output"]
-    bucket = template.buckets["PayloadBucket"]
-    assert result.output["source_s3_uri"] == f"s3://{bucket}/offload/responses/invoke-step-test/answer.json"
+    assert entered(result)[-3:] == ["Invoke Model Inline To S3", "Resolve Output", "Postprocess Result"]
+    stored = aws.get_object(
+        Bucket=template.buckets["PayloadBucket"], Key="offload/responses/invoke-step-test/answer.json"
+    )
+    assert json.loads(stored["Body"].read())["content"][0]["text"] == result.output["text"]
     assert result.output["text"].startswith("Simulated answer")
-    assert result.output["truncated"] is False
+    assert (result.output["family"], result.output["usage"]) == ("claude", "reported")
+
+
+def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given a JSON step whose answers go through Output.S3Uri, and a model whose first answer is prose
+    valid = {"title": "Chains", "points": ["one", "two"]}
+    standin.script(
+        "Invoke Model Inline To S3", [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
+    )
+    # When it runs
+    result = run_step(
+        template,
+        standin,
+        {"prompt": "Outline chains as JSON", "offload": {"output_to_s3": True}},
+        {"format": "json", "schema": SCHEMA, "max_reprompts": 1},
+    )
+    # Then the answer read back from S3 was checked like an inline one: re-prompted once, then accepted
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["json"] == valid
+    assert entered(result).count("Resolve Output") == 2
+    assert entered(result).count("Add Correction Turns") == 1
 
 
 def test_invalid_json_answer_is_reprompted_once_then_succeeds(

@@ -12,6 +12,7 @@ from companion.errors import (
     ModelOutputSchemaError,
     ModelOutputTruncatedError,
     PayloadTooLargeError,
+    ResponseDecodingError,
     SchemaDefinitionError,
 )
 
@@ -106,4 +107,44 @@ def test_a_large_json_answer_keeps_the_json_and_drops_the_duplicate_text(invoke:
 def test_an_answer_too_large_for_the_state_is_a_named_error(invoke: Invoke) -> None:
     event = {"model_id": "meta.llama3-70b-instruct-v1:0", "result": {"generation": "t" * 240 * 1024}}
     with pytest.raises(PayloadTooLargeError, match=r"offload\.output_to_s3"):
+        invoke("PostprocessResultFunction", event)
+
+
+def test_a_result_resolve_output_returned_is_post_processed_as_it_is(invoke: Invoke) -> None:
+    # Given what resolve-output returns for an answer read back from S3 (a normalized result with its own fields)
+    resolved = {
+        "family": "claude",
+        "text": '{"points": ["a", "b"]}',
+        "tool_calls": [],
+        "stop_reason": "end_turn",
+        "raw_stop_reason": "end_turn",
+        "input_tokens": 12,
+        "output_tokens": 7,
+        "usage": "reported",
+        "embeddings": None,
+        "source_s3_uri": "s3://companion-test-payloads/offload/responses/e/s.json",
+        "truncated": False,
+        "text_chars": 22,
+    }
+    event = {"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "result": {"Body": resolved}}
+    # When post-processed as JSON
+    output = invoke("PostprocessResultFunction", event | {"output": {"format": "json", "schema": SCHEMA}})
+    # Then it is checked like an inline answer, its usage kept
+    assert output["json"] == {"points": ["a", "b"]}
+    assert (output["input_tokens"], output["output_tokens"]) == (12, 7)
+
+
+def test_a_normalized_result_of_another_family_is_refused(invoke: Invoke) -> None:
+    resolved = {"family": "nova", "text": "x", "stop_reason": "end_turn", "usage": "unknown"}
+    with pytest.raises(ResponseDecodingError, match="'nova', not 'claude'"):
+        invoke("PostprocessResultFunction", {"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "result": resolved})
+
+
+def test_json_cannot_be_checked_on_a_preview(invoke: Invoke) -> None:
+    # Given a resolved answer too large for the state: resolve-output kept a preview and a pointer
+    resolved = {"family": "claude", "text": "{", "stop_reason": "end_turn", "usage": "unknown", "truncated": True}
+    resolved["source_s3_uri"] = "s3://companion-test-payloads/offload/responses/e/s.json"
+    event = {"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "result": resolved, "output": {"format": "json"}}
+    # Then post-process says so, by name, instead of asking the model to fix JSON it never truncated
+    with pytest.raises(PayloadTooLargeError, match="too large to check as JSON"):
         invoke("PostprocessResultFunction", event)

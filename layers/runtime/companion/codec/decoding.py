@@ -417,7 +417,8 @@ def decode(payload: Any, model_id: str, family: ModelFamily | str | None = None)
         task result ``{"Body": ..., "ContentType": ...}`` (Body an object or a JSON string); a Converse result
         (PascalCase from the SDK integration, camelCase from boto3); the family's native Body; or what a
         ResultSelector kept of it (the answer text as a ``str``, a list of content blocks, or an object holding
-        some of the text, stop-reason and usage fields).
+        some of the text, stop-reason and usage fields); or an already normalized result (what resolve-output
+        returns), whose extra fields are ignored.
     model_id
         The ``ModelId`` the answer came from; it selects the family.
     family
@@ -440,6 +441,27 @@ def decode(payload: Any, model_id: str, family: ModelFamily | str | None = None)
     seen = payload
     try:
         seen = _unwrap(payload)
+        if _is_normalized(seen):
+            return _revalidate(seen, resolved)
         return _decode_body(seen, resolved)
     except _ShapeError as exc:
         raise ResponseDecodingError(f"cannot decode a {resolved.value} response: {exc}; saw {describe(seen)}") from exc
+
+
+_NORMALIZED_MARKERS = frozenset({"family", "stop_reason", "usage"})
+
+
+def _is_normalized(value: Any) -> bool:
+    # No family's native body carries all three keys; resolve-output's result (a NormalizedResult) always does.
+    return isinstance(value, dict) and value.keys() >= _NORMALIZED_MARKERS
+
+
+def _revalidate(value: dict[str, Any], family: ModelFamily) -> NormalizedResult:
+    if value.get("family") != family.value:
+        raise _ShapeError(f"a normalized result of family {value.get('family')!r}, not {family.value!r}")
+    fields = {key: value[key] for key in NormalizedResult.model_fields if key in value}
+    try:
+        return NormalizedResult.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise _ShapeError(f"an invalid normalized result ({problems})") from exc

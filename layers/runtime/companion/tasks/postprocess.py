@@ -54,6 +54,12 @@ def postprocess_result(task: PostprocessResultInput, settings: PostprocessSettin
     PayloadTooLargeError
         The result does not fit the state payload budget even without the text beside its parsed JSON.
     """
+    if task.output.format == "json" and isinstance(task.result, dict) and task.result.get("truncated") is True:
+        # resolve-output kept only a preview of an answer too large for the state: no JSON can be checked inline.
+        raise PayloadTooLargeError(
+            f"the answer at {task.result.get('source_s3_uri')} is too large to check as JSON inside the state; "
+            "ask for a shorter answer or validate it from S3"
+        )
     result = decode(task.result, task.model_id, resolve_family(task.model_id, task.model_family))
     truncated = result.stop_reason == "max_tokens"
     if truncated and task.output.on_truncation == "fail":
