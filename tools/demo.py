@@ -2,8 +2,9 @@
 
 What is real: the handlers, the layer's code, Powertools, boto3 talking to moto's S3. What is simulated: Bedrock.
 In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is put at
-the Output.S3Uri the way Step Functions would; step 5 runs the template's InvokeStepStateMachine with the offline
-runner, whose Bedrock stand-in answers with deterministic placeholder text. No model is called.
+the Output.S3Uri the way Step Functions would; step 5 runs a three-step chain (chains/outline-draft-critique.json)
+through the template's PromptChainStateMachine with the offline runner, whose Bedrock stand-in answers with
+deterministic placeholder text, and with fixed sample JSON for the chain's two JSON steps. No model is called.
 """
 
 from __future__ import annotations
@@ -95,17 +96,37 @@ def run(verbose: bool) -> None:
             "4. post-process result: JSON pulled out of prose and fences, checked against the step's schema",
             invoke("PostprocessResultFunction", _event("postprocess_result")),
         )
-    print("\n== 5. the same Lambdas inside the packaged InvokeStepStateMachine, run by the offline runner")
-    print("   (Bedrock answered by the stand-in: deterministic placeholder text, not a model)", flush=True)
-    from tools.offline.cli import main as offline_runner  # noqa: PLC0415
-
-    status = offline_runner(
-        ["run", "InvokeStepStateMachine", "--input", str(EVENTS / "statemachine" / "invoke_step.json")]
-    )
+    print("\n== 5. a three-step chain (outline -> draft -> critique) in the packaged PromptChainStateMachine,")
+    print("   run by the offline runner: Bedrock is the stand-in (deterministic placeholder text, not a model); the")
+    print("   outline and critique steps, which must answer JSON, get fixed sample JSON from it", flush=True)
+    status = _run_chain()
     print("\nAll three Lambdas ran offline, alone and in the state machine. No model was called: step 3 used a sample")
     print("answer, step 5 the Bedrock stand-in.")
     if status != 0:
         raise SystemExit(status)
+
+
+SAMPLE_JSON_ANSWERS = {
+    "Write an outline": {
+        "title": "Prompt chains on Step Functions",
+        "sections": ["Why chain prompts", "Staying under 256 KiB", "Re-prompting invalid JSON"],
+    },
+    "Critique this draft": {"score": 6, "strengths": ["clear structure"], "issues": ["simulated text, no content"]},
+}
+
+
+def _run_chain() -> int:
+    """Runs events/statemachine/prompt_chain.json (the plan companion.chains.execution_input computes) offline."""
+    from unittest import mock  # noqa: PLC0415
+
+    from tools.offline import bedrock_standin  # noqa: PLC0415
+    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
+    from tools.offline.cli import main as offline_runner  # noqa: PLC0415
+
+    with mock.patch.object(bedrock_standin, "BedrockStandIn", return_value=JsonAnswers(SAMPLE_JSON_ANSWERS)):
+        return offline_runner(
+            ["run", "PromptChainStateMachine", "--input", str(EVENTS / "statemachine" / "prompt_chain.json")]
+        )
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def test_project_template_yields_three_functions_with_resolved_environment() -> 
     # And the budget parameter's default reaches the functions as text
     assert preprocess.environment["PAYLOAD_BUDGET_BYTES"] == "229376"
     assert template.functions["ResolveOutputFunction"].environment["RESULT_BUDGET_BYTES"] == "229376"
-    assert set(template.state_machines) == {"InvokeStepStateMachine"}
+    assert set(template.state_machines) == {"PromptChainStateMachine", "PromptChainExpressStateMachine"}
 
 
 def test_parameter_overrides_reach_the_environment() -> None:

@@ -18,6 +18,7 @@ from companion.chains import (
     ParallelSteps,
     ResolvedStep,
     SingleStep,
+    execution_input,
     load_chain,
 )
 from companion.codec.models import ModelFamily
@@ -595,3 +596,48 @@ def test_an_example_with_any_part_replaced_loads_or_raises_a_definition_error(ba
         problems = exc.problems
     assert problems
     assert all(": " in problem or problem == "(loaded)" for problem in problems)
+
+
+# ---------------------------------------------------------------- execution_input (the state machines' input)
+
+
+def test_execution_input_lists_each_stage_with_its_step_runs() -> None:
+    # Given the map example chain
+    chain = load_chain(CHAINS / "map-over-items.json")
+    # When its execution input is computed
+    document = execution_input(chain, {"goal": "ship"})
+    # Then it names the chain, carries the input, and has one plan entry per stage with the Lambdas' fields
+    assert (document["chain"], document["input"]) == ("map-over-items", {"goal": "ship"})
+    assert [stage["kind"] for stage in document["plan"]] == ["step", "map", "step"]
+    mapped = document["plan"][1]
+    assert (mapped["items"], mapped["item_variable"], mapped["max_concurrency"]) == (
+        "steps.ideas.json.items",
+        "idea",
+        4,
+    )
+    [run] = mapped["steps"]
+    assert run["name"] == "expand-idea"
+    PreprocessPromptInput.model_validate({**run["step"], "execution_name": "x", "variables": {}})
+    first = document["plan"][0]["steps"][0]
+    assert first["max_reprompts"] == 1
+    PostprocessResultInput.model_validate(
+        {"model_id": first["step"]["model_id"], "result": {}, "output": first["output"]}
+    )
+    # And it is JSON
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_parallel_stage_runs_all_its_members_at_once() -> None:
+    document = execution_input(load_chain(CHAINS / "parallel-perspectives.json"))
+    stage = document["plan"][0]
+    assert stage["kind"] == "parallel"
+    assert stage["max_concurrency"] == len(stage["steps"]) == 3
+    assert document["input"] == {}
+
+
+def test_sample_state_machine_input_is_the_current_plan_of_its_chain() -> None:
+    # Given the sample input of the prompt-chain state machines (what the demo runs)
+    sample = json.loads((CHAINS.parent / "events" / "statemachine" / "prompt_chain.json").read_text(encoding="utf-8"))
+    # Then it is exactly what execution_input computes for its chain today (regenerate it when the chain changes)
+    chain = load_chain(CHAINS / f"{sample['chain']}.json")
+    assert sample == execution_input(chain, sample["input"])

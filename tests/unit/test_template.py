@@ -473,13 +473,14 @@ def test_samconfig_deploys_dev_by_default_and_prod_only_after_review(samconfig: 
 
 # ---------------------------------------------------------------- state machines
 
-STATE_MACHINE_DEFINITION = ROOT / "statemachines" / "invoke_step.asl.json"
+STATE_MACHINE_DEFINITION = ROOT / "statemachines" / "prompt_chain.asl.json"
+STATE_MACHINES = ("PromptChainStateMachine", "PromptChainExpressStateMachine")
 FOUNDATION_MODEL_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ModelId}"
 
 
-def _state_machine_grants(transformed: dict[str, Any]) -> dict[str, list[Any]]:
-    """Action -> resources (as written) that InvokeStepStateMachine's role allows."""
-    role = transformed["Resources"]["InvokeStepStateMachine"]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+def _state_machine_grants(transformed: dict[str, Any], machine: str) -> dict[str, list[Any]]:
+    """Action -> resources (as written) that the state machine's role allows."""
+    role = transformed["Resources"][machine]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     grants: dict[str, list[Any]] = {}
     for statement in _role_statements(transformed, role):
         assert statement["Effect"] == "Allow"
@@ -488,9 +489,10 @@ def _state_machine_grants(transformed: dict[str, Any]) -> dict[str, list[Any]]:
     return grants
 
 
-def test_invoke_step_role_grants_exactly_what_the_definition_calls(transformed: dict[str, Any]) -> None:
-    # Given the permissions of the invoke-step state machine's role
-    grants = _state_machine_grants(transformed)
+@pytest.mark.parametrize("machine", STATE_MACHINES)
+def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed: dict[str, Any], machine: str) -> None:
+    # Given the permissions of the prompt-chain state machine's role
+    grants = _state_machine_grants(transformed, machine)
 
     # Then it may invoke exactly the three companion functions
     assert sorted(json.dumps(r, sort_keys=True) for r in grants.pop("lambda:InvokeFunction")) == sorted(
@@ -522,17 +524,24 @@ def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str
     assert all(not re.match(r"^(us|eu|apac|global)\.", model_id) for model_id in ids)
 
 
-def test_invoke_step_state_machine_is_standard_logged_traced_and_substituted(resources: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("machine", "workflow", "level"),
+    [("PromptChainStateMachine", "STANDARD", "ERROR"), ("PromptChainExpressStateMachine", "EXPRESS", "ALL")],
+)
+def test_prompt_chain_state_machines_share_one_definition_logged_traced_and_substituted(
+    resources: dict[str, Any], machine: str, workflow: str, level: str
+) -> None:
     # Given the state machine resource
-    properties = resources["InvokeStepStateMachine"]["Properties"]
+    properties = resources[machine]["Properties"]
 
-    # Then it is a Standard workflow defined in its ASL file, with every function ARN substituted
-    assert properties["Type"] == "STANDARD"
-    assert properties["DefinitionUri"] == "statemachines/invoke_step.asl.json"
+    # Then it is a Standard or Express workflow defined in the one ASL file, with every function ARN substituted
+    assert properties["Type"] == workflow
+    assert properties["DefinitionUri"] == "statemachines/prompt_chain.asl.json"
     assert properties["DefinitionSubstitutions"] == {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS}
-    # And it logs errors only, without execution data (prompts, answers), to a log group with retention
+    # And it logs without execution data (prompts, answers) to its own log group with retention: errors only for
+    # Standard, every event for Express (its only execution history)
     logging = properties["Logging"]
-    assert logging["Level"] == "ERROR"
+    assert logging["Level"] == level
     assert logging["IncludeExecutionData"] is False
     [destination] = logging["Destinations"]
     group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
@@ -541,36 +550,39 @@ def test_invoke_step_state_machine_is_standard_logged_traced_and_substituted(res
     assert properties["Tracing"] == {"Enabled": True}
 
 
-def test_invoke_step_definition_is_structurally_valid_with_every_placeholder_resolved() -> None:
+@pytest.mark.parametrize("machine", STATE_MACHINES)
+def test_prompt_chain_definition_is_structurally_valid_with_every_placeholder_resolved(machine: str) -> None:
     # Given the template loaded the way the offline runner loads it (substituted and validated)
     from tools.offline.template import load_template, validate_definition
 
-    spec = load_template(TEMPLATE).state_machines["InvokeStepStateMachine"]
+    spec = load_template(TEMPLATE).state_machines[machine]
 
     # Then no ${...} is left, every Next/Default/Catch target exists, and validation passes again on the result
-    validate_definition(spec.definition, "invoke_step.asl.json")
+    validate_definition(spec.definition, "prompt_chain.asl.json")
     assert "${" not in json.dumps(spec.definition)
     # And each placeholder of the source file has a DefinitionSubstitutions entry
     source = STATE_MACHINE_DEFINITION.read_text(encoding="utf-8")
     assert set(re.findall(r"\$\{(\w+)\}", source)) == {f"{name}Arn" for name in FUNCTIONS}
 
 
-def test_invoke_step_definition_with_a_dangling_transition_is_rejected() -> None:
+def test_prompt_chain_definition_with_a_dangling_transition_is_rejected() -> None:
     # Given the definition with one transition renamed to a state that does not exist (statelint's blind spot)
     from tools.offline.template import DefinitionError, validate_definition
 
     definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
-    definition["States"]["Check Reprompt Budget"]["Default"] = "Fail Invalid Ouptut"
+    definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"]["Check Reprompt Budget"]["Default"] = "Fail Stpe"
 
     # Then validation names the broken place
     with pytest.raises(DefinitionError, match=re.escape("Check Reprompt Budget.Default")):
-        validate_definition(definition, "invoke_step.asl.json")
+        validate_definition(definition, "prompt_chain.asl.json")
 
 
-def test_invoke_step_retries_follow_the_style_guide() -> None:
-    # Given the definition's Task states
+def test_prompt_chain_retries_follow_the_style_guide() -> None:
+    # Given the Task states of the step flow (the Map's ItemProcessor; the chain loop itself has no Task)
     definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
-    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert all(state["Type"] != "Task" for state in definition["States"].values())
+    step_flow = definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"]
+    tasks = {name: state for name, state in step_flow.items() if state["Type"] == "Task"}
     transient = {
         "Bedrock.ThrottlingException",
         "Bedrock.ServiceUnavailableException",
@@ -596,9 +608,14 @@ def test_invoke_step_retries_follow_the_style_guide() -> None:
         else:
             assert set(retry["ErrorEquals"]) == lambda_errors, name
         # And any other error ends in the step's Fail state
-        assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Fail Step"}
+        assert state["Catch"][-1] == {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.error",
+            "Next": "Describe Step Failure",
+        }
     assert 2 <= sum(state["Resource"].endswith("bedrock:invokeModel") for state in tasks.values()) <= 4
 
 
-def test_outputs_expose_the_invoke_step_state_machine(template: dict[str, Any]) -> None:
-    assert template["Outputs"]["InvokeStepStateMachineArn"]["Value"] == {"Ref": "InvokeStepStateMachine"}
+def test_outputs_expose_both_prompt_chain_state_machines(template: dict[str, Any]) -> None:
+    for machine in STATE_MACHINES:
+        assert template["Outputs"][f"{machine}Arn"]["Value"] == {"Ref": machine}

@@ -401,6 +401,60 @@ def _flatten_plan(plan: list[PlanStage]) -> Iterator[tuple[PlanStage, ResolvedSt
 # ---------------------------------------------------------------------------------------------------------- loading
 
 
+def execution_input(chain: Chain, chain_input: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The input of the prompt-chain state machines (``statemachines/prompt_chain.asl.json``) for one run.
+
+    Parameters
+    ----------
+    chain
+        A chain from :func:`load_chain`.
+    chain_input
+        The chain's ``input`` variable (any JSON object; empty when omitted).
+
+    Returns
+    -------
+    dict[str, Any]
+        ``{"chain": name, "plan": [stage, ...], "input": chain_input}``; each stage is ``{kind, name,
+        max_concurrency, steps}`` (``items`` and ``item_variable`` for a map), each step ``{name, step, output,
+        max_reprompts}`` where ``step`` is pre-process's input without ``execution_name`` and ``variables`` and
+        ``output`` is post-process's ``output`` field.
+    """
+
+    def step_run(step: ResolvedStep) -> dict[str, Any]:
+        return {
+            "name": step.name,
+            "step": step.preprocess_input(),
+            "output": step.postprocess_output(),
+            "max_reprompts": step.output.max_reprompts,
+        }
+
+    plan: list[dict[str, Any]] = []
+    for stage in chain.step_order():
+        if isinstance(stage, SingleStep):
+            plan.append({"kind": "step", "name": stage.name, "max_concurrency": 1, "steps": [step_run(stage.step)]})
+        elif isinstance(stage, ParallelSteps):
+            plan.append(
+                {
+                    "kind": "parallel",
+                    "name": stage.name,
+                    "max_concurrency": len(stage.steps),
+                    "steps": [step_run(step) for step in stage.steps],
+                }
+            )
+        else:
+            plan.append(
+                {
+                    "kind": "map",
+                    "name": stage.name,
+                    "items": stage.items.strip(),
+                    "item_variable": stage.item_variable,
+                    "max_concurrency": stage.max_concurrency,
+                    "steps": [step_run(stage.step)],
+                }
+            )
+    return {"chain": chain.name, "plan": plan, "input": dict(chain_input or {})}
+
+
 def load_chain(source: str | bytes | Mapping[str, Any] | Path) -> Chain:
     """Parse a chain definition and check it statically.
 
@@ -781,5 +835,6 @@ __all__ = [
     "StepDefinition",
     "StepOutput",
     "check_chain",
+    "execution_input",
     "load_chain",
 ]

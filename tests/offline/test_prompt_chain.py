@@ -1,0 +1,395 @@
+"""The prompt-chain state machines offline: the template's PromptChainStateMachine (statemachines/prompt_chain.asl.json)
+with the real handlers, a simulated Bedrock and S3 emulated by moto, running the example chains and one-step chains
+through every path of the step flow (inline, Input.S3Uri, Output.S3Uri, re-prompt, throttling, failures)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from companion.adapters.s3 import default_client
+from companion.chains import execution_input, load_chain
+from tools.offline.bedrock_standin import BedrockStandIn
+from tools.offline.chain_standin import JsonAnswers
+from tools.offline.engine import ExecutionResult, run_definition
+from tools.offline.functions import handlers_for
+from tools.offline.template import Template, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAINS = ROOT / "chains"
+CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
+INVOKE_INLINE = "Invoke Model Inline"
+BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
+EXECUTION = "prompt-chain-test"
+SCHEMA = {
+    "type": "object",
+    "required": ["title", "points"],
+    "properties": {"title": {"type": "string"}, "points": {"type": "array", "items": {"type": "string"}}},
+}
+OUTLINE = {"title": "Chains on Step Functions", "sections": ["Why", "How", "Limits"]}
+CRITIQUE = {"score": 7, "strengths": ["clear"], "issues": ["short"]}
+IDEAS = {
+    "items": [
+        {"title": "Cache", "why": "cheaper"},
+        {"title": "Batch", "why": "faster"},
+        {"title": "Trim", "why": "smaller"},
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture
+def aws(template: Template) -> Iterator[Any]:
+    """moto's S3 with the template's buckets, and the handlers' cached S3 client reset around it."""
+    with mock_aws():
+        default_client.cache_clear()
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in template.buckets.values():
+            client.create_bucket(Bucket=bucket)
+        yield client
+        default_client.cache_clear()
+
+
+class EntryCountingStandIn(BedrockStandIn):
+    """The stand-in with scripts indexed by the state's calls so far, loop re-entries included.
+
+    The stand-in's ``attempt`` is the Retry attempt, which starts again at 0 each time the re-prompt loop re-enters
+    the invoke state; scripting "first answer, then second answer" across the loop needs the running count.
+    """
+
+    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
+        earlier = sum(1 for call in self.calls if call.state_name == state_name)
+        return super().invoke_model(model_id, body, state_name=state_name, attempt=max(attempt, earlier))
+
+
+@pytest.fixture
+def standin() -> BedrockStandIn:
+    return EntryCountingStandIn()
+
+
+def run_chain(template: Template, bedrock: BedrockStandIn, chain: Any, chain_input: dict[str, Any]) -> ExecutionResult:
+    machine = template.state_machines["PromptChainStateMachine"]
+    return run_definition(
+        machine.definition,
+        execution_input(load_chain(chain), chain_input),
+        functions=handlers_for(template),
+        bedrock=bedrock,
+        execution_name=EXECUTION,
+        time_scale=0,
+    )
+
+
+def run_step(
+    template: Template,
+    bedrock: BedrockStandIn,
+    step: dict[str, Any],
+    chain_input: dict[str, Any] | None = None,
+) -> ExecutionResult:
+    """A one-step chain: the step is named ``answer`` and uses Claude unless it says otherwise."""
+    chain = {"name": "one-step", "steps": [{"name": "answer", "model_id": CLAUDE, **step}]}
+    return run_chain(template, bedrock, chain, chain_input or {})
+
+
+def entered(result: ExecutionResult) -> list[str]:
+    return [
+        event["stateEnteredEventDetails"]["name"] for event in result.history if "stateEnteredEventDetails" in event
+    ]
+
+
+def claude_answer(text: str) -> dict[str, Any]:
+    return {
+        "Return": {
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "model": CLAUDE,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 20, "output_tokens": 10},
+        }
+    }
+
+
+def failure(result: ExecutionResult) -> dict[str, Any]:
+    assert result.status == "FAILED"
+    assert result.cause
+    cause: dict[str, Any] = json.loads(result.cause)
+    return cause
+
+
+# ---------------------------------------------------------------- the example chains
+
+
+def test_outline_draft_critique_runs_three_families_in_order(template: Template, aws: Any) -> None:
+    # Given the stand-in answering the two JSON steps with valid JSON
+    bedrock = JsonAnswers({"Write an outline": OUTLINE, "Critique this draft": CRITIQUE})
+    # When the example chain runs
+    result = run_chain(template, bedrock, CHAINS / "outline-draft-critique.json", {"topic": "SFN", "audience": "devs"})
+    # Then it succeeds with every step's result, the critique's JSON as the final result
+    assert result.status == "SUCCEEDED", result.cause
+    output = result.output
+    assert output["chain"] == "outline-draft-critique"
+    assert list(output["steps"]) == ["outline", "draft", "critique"]
+    assert output["steps"]["outline"]["json"] == OUTLINE
+    assert output["steps"]["draft"]["text"].startswith("Simulated answer")
+    assert output["final"] == output["steps"]["critique"]
+    assert output["final"]["json"] == CRITIQUE
+    # And three families answered, the draft through Output.S3Uri, and the draft's prompt had the outline's JSON
+    assert [call.target for call in bedrock.calls] == [
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "us.amazon.nova-lite-v1:0",
+        "us.meta.llama3-1-70b-instruct-v1:0",
+    ]
+    assert "Resolve Output" in entered(result)
+    assert "Chains on Step Functions" in json.dumps(bedrock.calls[1].request)
+
+
+def test_parallel_perspectives_merge_step_receives_every_perspective(template: Template, aws: Any) -> None:
+    bedrock = BedrockStandIn()
+    result = run_chain(template, bedrock, CHAINS / "parallel-perspectives.json", {"question": "Adopt chains?"})
+    assert result.status == "SUCCEEDED", result.cause
+    steps = result.output["steps"]
+    assert set(steps) == {"optimist", "skeptic", "pragmatist", "merge"}
+    assert result.output["final"] == steps["merge"]
+    # The merge step (last call) got the three answers of the parallel group, from three families
+    merge_call = bedrock.calls[-1]
+    assert merge_call.target == "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+    request = json.dumps(merge_call.request)
+    for name in ("optimist", "skeptic", "pragmatist"):
+        assert json.dumps(steps[name]["text"])[1:-1] in request
+    assert {call.target for call in bedrock.calls[:3]} == {
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "us.amazon.nova-pro-v1:0",
+        "mistral.mistral-large-2407-v1:0",
+    }
+
+
+def test_map_over_items_runs_one_step_per_item_of_the_first_answer(template: Template, aws: Any) -> None:
+    bedrock = JsonAnswers({"distinct ideas": IDEAS})
+    result = run_chain(template, bedrock, CHAINS / "map-over-items.json", {"goal": "cut Bedrock costs"})
+    assert result.status == "SUCCEEDED", result.cause
+    steps = result.output["steps"]
+    assert steps["ideas"]["json"] == IDEAS
+    results = steps["expansions"]["results"]
+    assert len(results) == len(IDEAS["items"])
+    assert all(item["text"].startswith("Simulated answer") for item in results)
+    # One expand-idea call per item, each with its own item and index
+    expand_calls = [call for call in bedrock.calls if "claude" in call.target]
+    assert len(expand_calls) == 3
+    prompts = sorted(json.dumps(call.request) for call in expand_calls)
+    for index, idea in enumerate(IDEAS["items"]):
+        assert any(f"Idea {index}: {idea['title']}" in prompt for prompt in prompts)
+    # And the summary saw every plan
+    assert "llama" in bedrock.calls[-1].target
+    assert result.output["final"] == steps["summary"]
+
+
+def test_a_failing_step_keeps_the_completed_results_in_the_cause(template: Template, aws: Any) -> None:
+    # Given the outline answers JSON but the critique never does
+    bedrock = JsonAnswers({"Write an outline": OUTLINE})
+    result = run_chain(template, bedrock, CHAINS / "outline-draft-critique.json", {"topic": "SFN", "audience": "devs"})
+    # Then the execution fails naming the step, with the outline and the draft kept
+    assert result.error == "ModelOutputInvalid"
+    cause = failure(result)
+    assert cause["step"] == "critique"
+    assert set(cause["completed_steps"]) == {"outline", "draft"}
+    assert cause["completed_steps"]["outline"]["json"] == OUTLINE
+    assert entered(result)[-2:] == ["Record Failure", "Fail Chain"]
+
+
+# ---------------------------------------------------------------- one-step chains: the step flow's paths
+
+
+def test_small_text_prompt_runs_inline_and_returns_the_text(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given a small prompt as a plain string (shorthand for one user turn)
+    result = run_step(template, standin, {"prompt": "Say hello to {{ input.who }}"}, {"who": "Ada"})
+
+    # Then it succeeds with the answer, through the inline invoke and post-processing only
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["final"]["text"].startswith("Simulated answer")
+    assert result.output["final"]["json"] is None
+    assert result.output["steps"] == {"answer": result.output["final"]}
+    assert entered(result) == ["Start Chain", "Check Next Stage", "Prepare Stage Runs", "Run Stage Steps",
+                               "Preprocess Prompt", "Choose Request Form", INVOKE_INLINE, "Postprocess Result",
+                               "Merge Stage Results", "Check Next Stage", "Finish Chain"]  # fmt: skip
+    [call] = standin.calls
+    assert call.target == CLAUDE
+    assert call.request["messages"][-1]["content"] in (
+        "Say hello to Ada",
+        [{"type": "text", "text": "Say hello to Ada"}],
+    )
+
+
+def test_large_prompt_goes_to_the_model_through_input_s3uri(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given a ~75 KiB input rendered four times (the state holds it twice, the Body is > 300 KiB)
+    document = "lorem ipsum " * (75 * 1024 // 12)
+    step = {"prompt": "{{ input.doc }}\n---\n{{ input.doc }}\n---\n{{ input.doc }}\n---\n{{ input.doc }}"}
+
+    result = run_step(template, standin, step, {"doc": document})
+
+    # Then the request went through S3 and the model got the whole body
+    assert result.status == "SUCCEEDED", result.cause
+    assert "Invoke Model From S3" in entered(result)
+    assert INVOKE_INLINE not in entered(result)
+    [call] = standin.calls
+    assert len(json.dumps(call.request)) > 300 * 1024
+    keys = [item["Key"] for item in aws.list_objects_v2(Bucket=template.buckets["PayloadBucket"])["Contents"]]
+    assert keys == [f"offload/requests/{EXECUTION}/answer.json"]
+
+
+def test_output_to_s3_is_resolved_from_the_payload_bucket(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    result = run_step(template, standin, {"prompt": "Write a long essay", "offload": {"output_to_s3": True}})
+
+    # Then Bedrock wrote the answer to the Output.S3Uri, Resolve Output read it back, and post-process normalized it
+    assert result.status == "SUCCEEDED", result.cause
+    assert entered(result)[5:9] == ["Choose Request Form", "Invoke Model Inline To S3", "Resolve Output",
+                                    "Postprocess Result"]  # fmt: skip
+    stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=f"offload/responses/{EXECUTION}/answer.json")
+    assert json.loads(stored["Body"].read())["content"][0]["text"] == result.output["final"]["text"]
+    assert result.output["final"]["text"].startswith("Simulated answer")
+
+
+def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    valid = {"title": "Chains", "points": ["one", "two"]}
+    standin.script(
+        "Invoke Model Inline To S3", [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
+    )
+    result = run_step(
+        template,
+        standin,
+        {
+            "prompt": "Outline chains as JSON",
+            "offload": {"output_to_s3": True},
+            "output": {"format": "json", "schema": SCHEMA, "max_reprompts": 1},
+        },
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["final"]["json"] == valid
+    assert entered(result).count("Resolve Output") == 2
+    assert entered(result).count("Add Correction Turns") == 1
+
+
+def test_invalid_json_answer_is_reprompted_once_then_succeeds(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    valid = {"title": "Chains", "points": ["one", "two"]}
+    standin.script(INVOKE_INLINE, [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
+
+    result = run_step(
+        template,
+        standin,
+        {
+            "prompt": "Outline {{ input.topic }} as JSON",
+            "output": {"format": "json", "schema": SCHEMA, "max_reprompts": 1},
+        },
+        {"topic": "prompt chains"},
+    )
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["final"]["json"] == valid
+    assert entered(result).count("Add Correction Turns") == 1
+    # And the re-prompt carried the rejected answer and the error message written for the model, verbatim
+    first, second = standin.calls
+    assert [turn["role"] for turn in first.request["messages"]] == ["user"]
+    turns = second.request["messages"]
+    assert [turn["role"] for turn in turns] == ["user", "assistant", "user"]
+    assert json.dumps(turns[1]["content"]).count("Sure! Here is your outline.") == 1
+    assert "JSON" in json.dumps(turns[2]["content"])
+    assert "{{" not in json.dumps(turns)
+
+
+def test_never_valid_json_fails_with_model_output_invalid(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    standin.script(INVOKE_INLINE, {"0-5": claude_answer("I would rather not use {{ braces }} or JSON.")})
+
+    result = run_step(template, standin, {"prompt": "Answer as JSON", "output": {"format": "json", "max_reprompts": 2}})
+
+    # Then it fails after three answers, naming the step and the error the model was shown
+    assert result.error == "ModelOutputInvalid"
+    cause = failure(result)
+    assert cause["step"] == "answer"
+    assert "JSON" in cause["cause"]
+    assert not cause["cause"].startswith("{")  # the message, not the Lambda error envelope
+    assert cause["completed_steps"] == {}
+    assert len(standin.calls) == 3
+
+
+def test_throttled_twice_then_answers(template: Template, standin: BedrockStandIn, aws: Any) -> None:
+    standin.throttle(2)
+    result = run_step(template, standin, {"prompt": "Say hello"})
+    assert result.status == "SUCCEEDED", result.cause
+    assert [call.attempt for call in standin.calls] == [0, 1, 2]
+
+
+def test_throttled_past_the_retries_fails_with_the_bedrock_error(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    standin.throttle(BEDROCK_ATTEMPTS + 5)
+    result = run_step(template, standin, {"prompt": "Say hello"})
+    assert result.error == "Bedrock.ThrottlingException"
+    assert failure(result)["step"] == "answer"
+    assert len(standin.calls) == BEDROCK_ATTEMPTS
+    assert entered(result)[-4:] == ["Describe Step Failure", "Fail Step", "Record Failure", "Fail Chain"]
+
+
+def test_bad_step_input_fails_with_the_function_error(template: Template, standin: BedrockStandIn, aws: Any) -> None:
+    # Given a step whose template refers to an input field the execution does not have
+    result = run_step(template, standin, {"prompt": "Hello {{ input.who }}"})
+    # Then the execution fails with the pre-processing error, and the model was never called
+    assert result.error == "MissingTemplateVariablesError"
+    assert "who" in failure(result)["cause"]
+    assert standin.calls == []
+
+
+def test_the_express_machine_runs_the_same_definition(template: Template, standin: BedrockStandIn, aws: Any) -> None:
+    # Given the Express machine of the template (short chains)
+    express = template.state_machines["PromptChainExpressStateMachine"]
+    assert express.definition == template.state_machines["PromptChainStateMachine"].definition
+    # When a one-step chain runs on it
+    chain = {"name": "one-step", "steps": [{"name": "answer", "model_id": CLAUDE, "prompt": "Say hello"}]}
+    result = run_definition(
+        express.definition,
+        execution_input(load_chain(chain), {}),
+        functions=handlers_for(template),
+        bedrock=standin,
+        execution_name=EXECUTION,
+        time_scale=0,
+    )
+    # Then it succeeds like the Standard one
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["final"]["text"].startswith("Simulated answer")
+
+
+def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: Template, aws: Any) -> None:
+    # Given the map chain whose first step answers JSON where items is not a list
+    bedrock = JsonAnswers({"distinct ideas": {"items": {"title": "one idea", "why": "not a list"}}})
+    chain = json.loads((CHAINS / "map-over-items.json").read_text(encoding="utf-8"))
+    chain["steps"][0]["output"].pop("schema")
+    # When it runs
+    result = run_chain(template, bedrock, chain, {"goal": "cut Bedrock costs"})
+    # Then it fails in Prepare Stage Runs ($error) before any map step runs. On AWS the error is
+    # States.QueryEvaluationError with the message naming the map; moto reports States.Runtime and loses the message.
+    assert result.status == "FAILED"
+    assert result.error in {"States.QueryEvaluationError", "States.Runtime"}
+    assert entered(result)[-1] == "Prepare Stage Runs"
+    assert len(bedrock.calls) == 1
