@@ -2,8 +2,9 @@
 
 What is real: the handlers, the layer's code, Powertools, boto3 talking to moto's S3. What is simulated: Bedrock.
 In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is put at
-the Output.S3Uri the way Step Functions would; step 5 runs a three-step chain (chains/outline-draft-critique.json)
-through the template's PromptChainStateMachine with the offline runner, whose Bedrock stand-in answers with
+the Output.S3Uri the way Step Functions would; step 5 runs a three-step chain
+(layers/runtime/companion/chain_library/outline-draft-critique.json) through the template's
+PromptChainStateMachine with the offline runner, whose Bedrock stand-in answers with
 deterministic placeholder text, and with fixed sample JSON for the chain's two JSON steps. No model is called.
 """
 

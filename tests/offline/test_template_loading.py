@@ -18,13 +18,18 @@ CHAIN = FIXTURES / "chain" / "template.yaml"
 # ---------------------------------------------------------------- the project's template
 
 
-def test_project_template_yields_three_functions_with_resolved_environment() -> None:
+def test_project_template_yields_its_functions_with_resolved_environment() -> None:
     # Given the project's template with its parameter defaults
     # When loading it
     template = load_template(ROOT / "template.yaml")
 
-    # Then the three functions run the project's code with the runtime layer's source folder on the import path
-    assert set(template.functions) == {"PreprocessPromptFunction", "ResolveOutputFunction", "PostprocessResultFunction"}
+    # Then the functions run the project's code with the runtime layer's source folder on the import path
+    assert set(template.functions) == {
+        "PreprocessPromptFunction",
+        "ResolveOutputFunction",
+        "PostprocessResultFunction",
+        "ChainApiFunction",
+    }
     preprocess = template.functions["PreprocessPromptFunction"]
     assert preprocess.code_uri == ROOT / "functions" / "preprocess_prompt"
     assert preprocess.handler == "app.lambda_handler"
@@ -42,6 +47,10 @@ def test_project_template_yields_three_functions_with_resolved_environment() -> 
     assert preprocess.environment["PAYLOAD_BUDGET_BYTES"] == "229376"
     assert template.functions["ResolveOutputFunction"].environment["RESULT_BUDGET_BYTES"] == "229376"
     assert set(template.state_machines) == {"PromptChainStateMachine", "PromptChainExpressStateMachine"}
+    # And the chain API function gets both machines' ARNs
+    chain_api = template.functions["ChainApiFunction"].environment
+    assert ":stateMachine:" in chain_api["STANDARD_STATE_MACHINE_ARN"]
+    assert ":stateMachine:" in chain_api["EXPRESS_STATE_MACHINE_ARN"]
 
 
 def test_parameter_overrides_reach_the_environment() -> None:

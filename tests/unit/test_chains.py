@@ -27,7 +27,8 @@ from companion.tasks.postprocess import PostprocessResultInput
 from companion.tasks.preprocess import PreprocessPromptInput
 from companion.templating import render_all
 
-CHAINS = Path(__file__).resolve().parents[2] / "chains"
+ROOT = Path(__file__).resolve().parents[2]
+CHAINS = ROOT / "layers" / "runtime" / "companion" / "chain_library"
 CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 NOVA = "us.amazon.nova-lite-v1:0"
 LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
@@ -637,7 +638,7 @@ def test_parallel_stage_runs_all_its_members_at_once() -> None:
 
 def test_sample_state_machine_input_is_the_current_plan_of_its_chain() -> None:
     # Given the sample input of the prompt-chain state machines (what the demo runs)
-    sample = json.loads((CHAINS.parent / "events" / "statemachine" / "prompt_chain.json").read_text(encoding="utf-8"))
+    sample = json.loads((ROOT / "events" / "statemachine" / "prompt_chain.json").read_text(encoding="utf-8"))
     # Then it is exactly what execution_input computes for its chain today (regenerate it when the chain changes)
     chain = load_chain(CHAINS / f"{sample['chain']}.json")
     assert sample == execution_input(chain, sample["input"])

@@ -29,6 +29,8 @@ FUNCTIONS = {
     "ResolveOutputFunction": "functions/resolve_output/",
     "PostprocessResultFunction": "functions/postprocess_result/",
 }
+# Not a step of the chain machines (absent from their DefinitionSubstitutions): the HTTP API in front of them.
+API_FUNCTIONS = {"ChainApiFunction": "functions/chain_api/"}
 BUCKET_ARN = "arn:${AWS::Partition}:s3:::${PayloadBucket}"
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -241,7 +243,7 @@ def test_every_function_logs_to_its_own_log_group_with_retention(transformed: di
     # Given the functions of the deployed stack
     resources = transformed["Resources"]
     functions = _of_type(resources, "AWS::Lambda::Function")
-    assert set(functions) == set(FUNCTIONS)
+    assert set(functions) == set(FUNCTIONS) | set(API_FUNCTIONS)
 
     # When following each function's LoggingConfig to its log group
     log_groups = {name: fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for name, fn in functions.items()}
@@ -292,7 +294,7 @@ def test_functions_run_python313_on_arm64_with_the_runtime_layer(
 
 def test_function_code_and_layer_sources_are_where_sam_build_expects_them(resources: dict[str, Any]) -> None:
     # Given the functions and the layer in the template
-    for name, code_uri in FUNCTIONS.items():
+    for name, code_uri in {**FUNCTIONS, **API_FUNCTIONS}.items():
         # Then each function builds from its own directory and exposes app.lambda_handler
         assert resources[name]["Properties"]["CodeUri"] == code_uri
         assert resources[name]["Properties"]["Handler"] == "app.lambda_handler"
@@ -421,7 +423,7 @@ def test_outputs_expose_every_function_arn_the_layer_and_the_bucket(template: di
     outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
 
     # Then tests and callers can find every function, the layer version and the bucket
-    for function_name in FUNCTIONS:
+    for function_name in {**FUNCTIONS, **API_FUNCTIONS}:
         assert outputs[f"{function_name}Arn"] == {"Fn::GetAtt": [function_name, "Arn"]}
     assert outputs["CompanionRuntimeLayerArn"] == {"Ref": "CompanionRuntimeLayer"}
     assert outputs["PayloadBucketName"] == {"Ref": "PayloadBucket"}
@@ -619,3 +621,66 @@ def test_prompt_chain_retries_follow_the_style_guide() -> None:
 def test_outputs_expose_both_prompt_chain_state_machines(template: dict[str, Any]) -> None:
     for machine in STATE_MACHINES:
         assert template["Outputs"][f"{machine}Arn"]["Value"] == {"Ref": machine}
+
+
+# ---------------------------------------------------------------- chain API
+
+
+def test_chain_api_role_may_only_start_and_describe_the_chain_machines(transformed: dict[str, Any]) -> None:
+    # Given the chain API function's role
+    statements = _role_statements(transformed, _function_role_name(transformed, "ChainApiFunction"))
+    granted = {
+        (action, _arn_text(resource))
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+        if not action.startswith(("logs:", "xray:"))
+    }
+
+    # Then it may start the Standard machine, run the Express one synchronously, and describe Standard executions
+    # (the only resource wildcard: execution names are chosen per request; the machine is fixed)
+    describe = str(
+        [
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${MachineName}:*",
+            {"MachineName": {"Fn::GetAtt": ["PromptChainStateMachine", "Name"]}},
+        ]
+    )
+    assert granted == {
+        ("states:StartExecution", json.dumps({"Ref": "PromptChainStateMachine"}, sort_keys=True)),
+        ("states:StartSyncExecution", json.dumps({"Ref": "PromptChainExpressStateMachine"}, sort_keys=True)),
+        ("states:DescribeExecution", describe),
+    }
+
+
+def test_chain_api_function_knows_both_machines(transformed: dict[str, Any]) -> None:
+    variables = transformed["Resources"]["ChainApiFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert variables["STANDARD_STATE_MACHINE_ARN"] == {"Ref": "PromptChainStateMachine"}
+    assert variables["EXPRESS_STATE_MACHINE_ARN"] == {"Ref": "PromptChainExpressStateMachine"}
+
+
+def test_chain_api_routes_require_iam_by_default_and_can_be_opened(template: dict[str, Any]) -> None:
+    # Given the chain API, its function's events and the ApiAuth parameter
+    api = template["Resources"]["ChainApi"]["Properties"]
+    events = template["Resources"]["ChainApiFunction"]["Properties"]["Events"]
+    parameter = template["Parameters"]["ApiAuth"]
+
+    # Then both routes are on the v1 stage of that API
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert routes == {("post", "/chains"), ("get", "/chains/{id}")}
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "ChainApi"} for e in events.values())
+    assert api["StageName"] == "v1"
+    # And authorization is IAM unless the stack is deployed with ApiAuth=NONE
+    assert api["Auth"]["DefaultAuthorizer"] == {"Ref": "ApiAuth"}
+    assert parameter["Default"] == "AWS_IAM"
+    assert set(parameter["AllowedValues"]) == {"AWS_IAM", "NONE"}
+
+
+def test_chain_api_methods_are_signed_with_sigv4_by_default(transformed: dict[str, Any]) -> None:
+    # Given the generated OpenAPI body with the default parameters
+    paths = transformed["Resources"]["ChainApi"]["Properties"]["Body"]["paths"]
+
+    # Then every method asks for SigV4 (IAM) authorization
+    methods = [paths["/chains"]["post"], paths["/chains/{id}"]["get"]]
+    assert all(method.get("security") for method in methods)

@@ -87,3 +87,19 @@ class ChainDefinitionError(CompanionError):
         subject = f"chain {chain!r}" if chain else "chain definition"
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         super().__init__(f"{subject}: {count}: " + "; ".join(problems))
+
+
+class UnknownChainError(CompanionError):
+    """A request names a chain that is not packaged with the runtime layer."""
+
+
+class ExecutionNotFoundError(CompanionError):
+    """No prompt-chain execution has the requested id."""
+
+
+class ExecutionAlreadyExistsError(CompanionError):
+    """An execution with this name exists already (Step Functions' ``ExecutionAlreadyExists``)."""
+
+
+class IdempotencyConflictError(CompanionError):
+    """An Idempotency-Key was reused with a different request body."""

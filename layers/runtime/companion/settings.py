@@ -37,6 +37,14 @@ class PostprocessSettings(_Settings):
     result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
+StateMachineArn = Annotated[str, Field(pattern=r"^arn:[\w-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}$")]
+
+
+class ChainApiSettings(_Settings):
+    standard_state_machine_arn: StateMachineArn
+    express_state_machine_arn: StateMachineArn
+
+
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 

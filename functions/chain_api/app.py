@@ -1,0 +1,69 @@
+"""Chain API: ``POST /chains`` starts a prompt chain, ``GET /chains/{id}`` reads it (API Gateway REST, proxy events)."""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from companion.adapters.stepfunctions import StepFunctionsMachines
+from companion.errors import (
+    ChainDefinitionError,
+    ExecutionNotFoundError,
+    IdempotencyConflictError,
+    InputValidationError,
+    PayloadTooLargeError,
+    UnknownChainError,
+)
+from companion.observability import logger
+from companion.settings import ChainApiSettings, load_settings
+from companion.tasks.chain_api import describe_chain, parse_start_request, start_chain
+
+app = APIGatewayRestResolver()
+
+
+@cache
+def machines() -> StepFunctionsMachines:
+    settings = load_settings(ChainApiSettings)
+    return StepFunctionsMachines(settings.standard_state_machine_arn, settings.express_state_machine_arn)
+
+
+@app.post("/chains")
+def start() -> Response[dict[str, Any]]:
+    request = parse_start_request(app.current_event.body)
+    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive in Powertools v3
+    execution = start_chain(request, machines(), idempotency_key=key)
+    logger.info("chain started", mode=request.mode, execution_id=execution.execution_id, status=execution.status)
+    status = HTTPStatus.ACCEPTED if request.mode == "async" else HTTPStatus.OK
+    return Response(status, content_types.APPLICATION_JSON, execution.body())
+
+
+@app.get("/chains/<execution_id>")
+def describe(execution_id: str) -> dict[str, Any]:
+    return describe_chain(execution_id, machines()).body()
+
+
+_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
+    InputValidationError: HTTPStatus.BAD_REQUEST,
+    ChainDefinitionError: HTTPStatus.BAD_REQUEST,
+    UnknownChainError: HTTPStatus.NOT_FOUND,
+    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+}
+
+
+@app.exception_handler(list(_STATUS_OF_ERROR))  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def client_error(error: Exception) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
+    if isinstance(error, ChainDefinitionError):
+        body["problems"] = error.problems
+    return Response(_STATUS_OF_ERROR[type(error)], content_types.APPLICATION_JSON, body)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,86 @@
+"""Step Functions access for the chain API: start (Standard), run synchronously (Express) and describe executions."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from companion.errors import ExecutionAlreadyExistsError, ExecutionNotFoundError
+from companion.tasks.chain_api import ExecutionRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+@cache
+def default_client() -> SFNClient:
+    """The process-wide Step Functions client, created on first use."""
+    import boto3  # noqa: PLC0415  (deferred: importing the handler costs no client set-up)
+
+    return boto3.client("stepfunctions")
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of execution ``name`` of a Standard machine: ``...:stateMachine:M`` becomes ``...:execution:M:name``."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+class StepFunctionsMachines:
+    """The :class:`~companion.tasks.chain_api.StateMachines` port over boto3. ``client`` is injectable for tests."""
+
+    def __init__(self, standard_arn: str, express_arn: str, client: SFNClient | None = None) -> None:
+        self._standard_arn = standard_arn
+        self._express_arn = express_arn
+        self._given_client = client
+
+    @property
+    def _client(self) -> SFNClient:
+        return self._given_client or default_client()
+
+    def start_execution(self, name: str, document: str) -> str:
+        """Start ``name`` on the Standard machine and return its ARN.
+
+        Raises
+        ------
+        ExecutionAlreadyExistsError
+            An execution of that name exists with a different input, or has closed (Step Functions returns a
+            running execution with the same name and input itself, without an error).
+        """
+        try:
+            response = self._client.start_execution(stateMachineArn=self._standard_arn, name=name, input=document)
+        except self._client.exceptions.ExecutionAlreadyExists as exc:
+            raise ExecutionAlreadyExistsError(f"execution {name!r} exists already") from exc
+        return response["executionArn"]
+
+    def start_sync_execution(self, name: str, document: str) -> ExecutionRecord:
+        """Run ``name`` on the Express machine and return how it ended."""
+        response = self._client.start_sync_execution(stateMachineArn=self._express_arn, name=name, input=document)
+        return _record(response, name)
+
+    def describe_execution(self, name: str) -> ExecutionRecord:
+        """Describe execution ``name`` of the Standard machine.
+
+        Raises
+        ------
+        ExecutionNotFoundError
+            No such execution.
+        """
+        try:
+            response = self._client.describe_execution(executionArn=execution_arn(self._standard_arn, name))
+        except self._client.exceptions.ExecutionDoesNotExist as exc:
+            raise ExecutionNotFoundError(f"no chain execution with id {name!r}") from exc
+        return _record(response, name)
+
+
+def _record(response: Any, name: str) -> ExecutionRecord:
+    """StartSyncExecution and DescribeExecution answer with the same fields."""
+    return ExecutionRecord(
+        name=response.get("name", name),
+        arn=response["executionArn"],
+        status=response["status"],
+        input=response.get("input"),
+        output=response.get("output"),
+        error=response.get("error"),
+        cause=response.get("cause"),
+    )

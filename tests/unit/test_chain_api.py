@@ -1,0 +1,325 @@
+"""The chain API: starting chains idempotently, running short ones synchronously, reading results, clear 4xx errors.
+
+The domain runs over an in-memory fake of the ``StateMachines`` port that behaves like Step Functions (a Standard
+start with an existing name returns that execution when the input is the same and it is still running, and raises
+``ExecutionAlreadyExists`` otherwise); the handler is called with API Gateway proxy events; the adapter is pinned with
+botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from companion.adapters.stepfunctions import StepFunctionsMachines, execution_arn
+from companion.errors import (
+    ChainDefinitionError,
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
+    IdempotencyConflictError,
+    InputValidationError,
+    PayloadTooLargeError,
+    UnknownChainError,
+)
+from companion.tasks.chain_api import (
+    MAX_BODY_BYTES,
+    ExecutionRecord,
+    StartChainRequest,
+    describe_chain,
+    execution_name,
+    packaged_chain,
+    parse_start_request,
+    start_chain,
+)
+from tools.local_lambda import LocalLambdaContext
+
+STANDARD = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChain"
+EXPRESS = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChainExpress"
+ONE_STEP = {
+    "name": "one-step",
+    "steps": [{"name": "answer", "model_id": "amazon.nova-lite-v1:0", "prompt": "Answer: {{ input.question }}"}],
+}
+
+
+class FakeMachines:
+    """In memory, with Step Functions' name rules for Standard executions."""
+
+    def __init__(self, sync_result: ExecutionRecord | None = None) -> None:
+        self.executions: dict[str, ExecutionRecord] = {}
+        self.starts: list[str] = []
+        self.sync_runs: list[tuple[str, dict[str, Any]]] = []
+        self.sync_result = sync_result
+
+    def start_execution(self, name: str, document: str) -> str:
+        existing = self.executions.get(name)
+        if existing is not None:
+            if existing.status == "RUNNING" and existing.input == document:
+                return existing.arn
+            raise ExecutionAlreadyExistsError(name)
+        self.starts.append(name)
+        self.executions[name] = ExecutionRecord(name, execution_arn(STANDARD, name), "RUNNING", input=document)
+        return self.executions[name].arn
+
+    def start_sync_execution(self, name: str, document: str) -> ExecutionRecord:
+        self.sync_runs.append((name, json.loads(document)))
+        assert self.sync_result is not None
+        return self.sync_result
+
+    def describe_execution(self, name: str) -> ExecutionRecord:
+        if name not in self.executions:
+            raise ExecutionNotFoundError(name)
+        return self.executions[name]
+
+    def finish(self, name: str, **fields: Any) -> None:
+        old = self.executions[name]
+        self.executions[name] = ExecutionRecord(old.name, old.arn, input=old.input, **fields)
+
+
+def _request(**fields: Any) -> StartChainRequest:
+    return StartChainRequest.model_validate({"chain": ONE_STEP, "variables": {"question": "why?"}, **fields})
+
+
+# ---------------------------------------------------------------- domain
+
+
+def test_async_start_answers_with_the_execution_id() -> None:
+    machines = FakeMachines()
+
+    execution = start_chain(_request(), machines)
+
+    assert execution.body() == {
+        "executionId": machines.starts[0],
+        "executionArn": execution_arn(STANDARD, machines.starts[0]),
+        "status": "RUNNING",
+    }
+    document = json.loads(machines.executions[machines.starts[0]].input or "")
+    assert document["chain"] == "one-step"
+    assert document["input"] == {"question": "why?"}
+
+
+def test_the_same_idempotency_key_twice_starts_one_execution() -> None:
+    # Given a request started with an Idempotency-Key
+    machines = FakeMachines()
+    first = start_chain(_request(), machines, idempotency_key="order-42")
+
+    # When the client retries it, while running and after it has ended
+    second = start_chain(_request(), machines, idempotency_key="order-42")
+    machines.finish(first.execution_id or "", status="SUCCEEDED", output="{}")
+    third = start_chain(_request(), machines, idempotency_key="order-42")
+
+    # Then one execution was started and every answer names it
+    assert len(machines.starts) == 1
+    assert first.execution_id == second.execution_id == third.execution_id == execution_name("order-42")
+    assert first.execution_arn == second.execution_arn == third.execution_arn
+
+
+def test_the_same_key_with_a_different_body_is_a_conflict() -> None:
+    machines = FakeMachines()
+    start_chain(_request(), machines, idempotency_key="order-42")
+
+    with pytest.raises(IdempotencyConflictError):
+        start_chain(_request(variables={"question": "how?"}), machines, idempotency_key="order-42")
+    assert len(machines.starts) == 1
+
+
+def test_execution_names_are_deterministic_and_valid_for_step_functions() -> None:
+    name = execution_name("order-42")
+
+    assert name == execution_name("order-42") != execution_name("order-43")
+    assert len(name) == 64
+    assert name.isalnum()
+    assert execution_name(None) != execution_name(None)
+    with pytest.raises(InputValidationError):
+        execution_name(" ")
+
+
+def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
+    # Given an Express machine that succeeds
+    record = ExecutionRecord("n", EXPRESS.replace("stateMachine", "express") + ":n", "SUCCEEDED", output='{"a": 1}')
+    machines = FakeMachines(sync_result=record)
+
+    execution = start_chain(_request(mode="sync"), machines)
+
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == {"a": 1}
+    assert machines.starts == []
+    assert machines.sync_runs[0][1]["input"] == {"question": "why?"}
+
+
+def test_sync_mode_failure_carries_error_and_cause() -> None:
+    record = ExecutionRecord("n", "arn", "FAILED", error="ModelOutputNotJsonError", cause="no JSON")
+    execution = start_chain(_request(mode="sync"), FakeMachines(sync_result=record))
+
+    assert execution.body() == {
+        "executionId": "n",
+        "executionArn": "arn",
+        "status": "FAILED",
+        "error": "ModelOutputNotJsonError",
+        "cause": "no JSON",
+    }
+
+
+def test_describe_returns_status_and_output() -> None:
+    machines = FakeMachines()
+    started = start_chain(_request(), machines)
+    machines.finish(started.execution_id or "", status="SUCCEEDED", output='{"steps": {}}')
+
+    described = describe_chain(started.execution_id or "", machines)
+
+    assert (described.status, described.output) == ("SUCCEEDED", {"steps": {}})
+
+
+@pytest.mark.parametrize("execution_id", ["does-not-exist", "bad id!", "x" * 81])
+def test_describe_unknown_or_malformed_ids_are_not_found(execution_id: str) -> None:
+    with pytest.raises(ExecutionNotFoundError):
+        describe_chain(execution_id, FakeMachines())
+
+
+def test_packaged_chains_are_found_by_name() -> None:
+    assert packaged_chain("outline-draft-critique").name == "outline-draft-critique"
+    with pytest.raises(UnknownChainError, match="outline-draft-critique"):
+        packaged_chain("no-such-chain")
+
+
+def test_an_invalid_inline_chain_lists_its_problems() -> None:
+    bad = {"name": "bad", "steps": [{"name": "a", "model_id": "amazon.nova-lite-v1:0", "prompt": "{{ steps.z.text }}"}]}
+    with pytest.raises(ChainDefinitionError, match=r"steps\.z"):
+        start_chain(_request(chain=bad), FakeMachines())
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1]", "JSON object"),
+        ('{"variables": {}}', "chain: Field required"),
+        ('{"chain": "outline-draft-critique", "mode": "later"}', "mode"),
+        ('{"chain": "Bad Name!"}', "chain"),
+    ],
+)
+def test_bad_bodies_are_rejected_with_locations(body: str, expected: str) -> None:
+    with pytest.raises(InputValidationError, match=expected):
+        parse_start_request(body)
+
+
+def test_oversized_bodies_are_rejected() -> None:
+    with pytest.raises(PayloadTooLargeError):
+        parse_start_request(json.dumps({"chain": "x", "variables": {"t": "a" * MAX_BODY_BYTES}}))
+
+
+# ---------------------------------------------------------------- handler (API Gateway proxy events)
+
+Call = Callable[..., tuple[int, dict[str, Any]]]
+
+
+@pytest.fixture
+def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachines]:
+    module = importlib.import_module("chain_api.app")
+    handler = module.lambda_handler
+    machines = FakeMachines(sync_result=ExecutionRecord("n", "arn", "SUCCEEDED", output='"done"'))
+    monkeypatch.setattr(module, "machines", lambda: machines)
+
+    def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        event = {
+            "httpMethod": method,
+            "path": path,
+            "resource": "/chains/{id}" if path.count("/") > 1 else "/chains",
+            "headers": headers or {},
+            "multiValueHeaders": {},
+            "queryStringParameters": None,
+            "pathParameters": {"id": path.rsplit("/", 1)[1]} if path.count("/") > 1 else None,
+            "requestContext": {"stage": "v1", "resourcePath": "/chains", "httpMethod": method},
+            "body": body if body is None or isinstance(body, str) else json.dumps(body),
+            "isBase64Encoded": False,
+        }
+        response = handler(event, LocalLambdaContext(function_name="ChainApiFunction"))
+        return response["statusCode"], json.loads(response["body"])
+
+    return request, machines
+
+
+def test_post_then_get_over_http(call: tuple[Call, FakeMachines]) -> None:
+    request, machines = call
+    status, started = request("POST", "/chains", {"chain": ONE_STEP, "variables": {"question": "why?"}})
+    assert status == 202
+    assert started["status"] == "RUNNING"
+
+    machines.finish(started["executionId"], status="SUCCEEDED", output='{"answer": 42}')
+    status, described = request("GET", f"/chains/{started['executionId']}")
+
+    assert status == 200
+    assert described["output"] == {"answer": 42}
+
+
+def test_sync_post_answers_200_with_the_result(call: tuple[Call, FakeMachines]) -> None:
+    request, _ = call
+    status, body = request("POST", "/chains", {"chain": "outline-draft-critique", "mode": "sync", "input": {}})
+    assert (status, body["status"], body["output"]) == (200, "SUCCEEDED", "done")
+
+
+def test_a_retried_request_with_the_same_key_is_answered_from_the_first(call: tuple[Call, FakeMachines]) -> None:
+    request, machines = call
+    body = {"chain": ONE_STEP, "variables": {"question": "why?"}}
+
+    first = request("POST", "/chains", body, {"idempotency-key": "k1"})
+    second = request("POST", "/chains", body, {"Idempotency-Key": "k1"})
+    conflict = request("POST", "/chains", {**body, "variables": {}}, {"Idempotency-Key": "k1"})
+
+    assert first == second
+    assert len(machines.starts) == 1
+    assert conflict[0] == 409
+    assert conflict[1]["error"] == "IdempotencyConflictError"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error"),
+    [
+        ("POST", "/chains", "{not json", 400, "InputValidationError"),
+        ("POST", "/chains", {"chain": "outline-draft-critique", "mode": "soon"}, 400, "InputValidationError"),
+        ("POST", "/chains", {"chain": {"name": "bad", "steps": []}}, 400, "ChainDefinitionError"),
+        ("POST", "/chains", {"chain": "no-such-chain"}, 404, "UnknownChainError"),
+        ("GET", "/chains/unknown-id", None, 404, "ExecutionNotFoundError"),
+        ("POST", "/chains", {"chain": "x", "variables": {"t": "a" * MAX_BODY_BYTES}}, 413, "PayloadTooLargeError"),
+    ],
+)
+def test_client_errors_are_clear_json(
+    call: tuple[Call, FakeMachines], method: str, path: str, body: Any, status: int, error: str
+) -> None:
+    request, _ = call
+    got_status, got = request(method, path, body)
+    assert (got_status, got["error"]) == (status, error)
+    assert got["message"]
+    if error == "ChainDefinitionError":
+        assert got["problems"]
+
+
+# ---------------------------------------------------------------- adapter (exact Step Functions requests)
+
+
+def test_adapter_turns_execution_already_exists_into_the_named_error() -> None:
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    machines = StepFunctionsMachines(STANDARD, EXPRESS, client=client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "start_execution",
+            {"executionArn": execution_arn(STANDARD, "n"), "startDate": "2026-01-01T00:00:00Z"},
+            {"stateMachineArn": STANDARD, "name": "n", "input": "{}"},
+        )
+        stub.add_client_error("start_execution", "ExecutionAlreadyExists")
+        stub.add_client_error("describe_execution", "ExecutionDoesNotExist")
+
+        assert machines.start_execution("n", "{}") == execution_arn(STANDARD, "n")
+        with pytest.raises(ExecutionAlreadyExistsError):
+            machines.start_execution("n", "{}")
+        with pytest.raises(ExecutionNotFoundError):
+            machines.describe_execution("gone")
+
+
+def test_adapter_builds_execution_arns_from_the_standard_machine() -> None:
+    assert execution_arn(STANDARD, "abc") == "arn:aws:states:us-east-1:123456789012:execution:PromptChain:abc"
