@@ -9,8 +9,6 @@ import pytest
 
 from tools.offline.engine import run_definition
 
-pytest.importorskip("jsonata", reason="jsonata-python is not installed")
-
 
 def test_assigned_variables_are_read_in_later_jsonpath_states() -> None:
     definition = {

@@ -414,7 +414,6 @@ def test_time_scale_keeps_backoff_proportions(bedrock: Any) -> None:
 
 
 def test_jsonata_states_and_assigned_variables() -> None:
-    pytest.importorskip("jsonata", reason="jsonata-python is not installed")
     # Given a JSONata machine that assigns a variable in one state and reads it in the next
     definition = {
         "QueryLanguage": "JSONata",
@@ -445,7 +444,6 @@ def test_jsonata_states_and_assigned_variables() -> None:
 
 
 def test_jsonpath_state_reads_an_assigned_variable() -> None:
-    pytest.importorskip("jsonata", reason="jsonata-python is not installed")
     definition = machine(
         ("Remember", {"Type": "Pass", "Assign": {"model.$": "$.model_id"}}),
         ("Use", {"Type": "Pass", "Parameters": {"model.$": "$model"}}),

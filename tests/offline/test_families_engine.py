@@ -11,26 +11,28 @@ from typing import Any
 import pytest
 
 from companion.codec import ModelFamily, NeutralRequest, Turn, encode
+from tests.model_ids import EMBEDDING_FAMILIES, MODEL_IDS
 from tools.offline.bedrock_standin import BedrockStandIn
 from tools.offline.engine import run_definition
 
 STATE = "Invoke Model"
 
-# One model id per family, and the JSONPath a state machine uses to read that family's answer.
-FAMILIES: dict[ModelFamily, tuple[str, str]] = {
-    ModelFamily.CLAUDE: ("anthropic.claude-3-haiku-20240307-v1:0", "$.Body.content[0].text"),
-    ModelFamily.NOVA: ("amazon.nova-lite-v1:0", "$.Body.output.message.content[0].text"),
-    ModelFamily.TITAN_TEXT: ("amazon.titan-text-express-v1", "$.Body.results[0].outputText"),
-    ModelFamily.COHERE_COMMAND: ("cohere.command-text-v14", "$.Body.generations[0].text"),
-    ModelFamily.COHERE_COMMAND_R: ("cohere.command-r-v1:0", "$.Body.text"),
-    ModelFamily.LLAMA: ("meta.llama3-8b-instruct-v1:0", "$.Body.generation"),
-    ModelFamily.MISTRAL_TEXT: ("mistral.mistral-7b-instruct-v0:2", "$.Body.outputs[0].text"),
-    ModelFamily.MISTRAL_CHAT: ("mistral.mistral-large-2407-v1:0", "$.Body.choices[0].message.content"),
-    ModelFamily.AI21_JAMBA: ("ai21.jamba-1-5-mini-v1:0", "$.Body.choices[0].message.content"),
-    ModelFamily.TITAN_EMBED: ("amazon.titan-embed-text-v2:0", "$.Body.embedding"),
-    ModelFamily.COHERE_EMBED: ("cohere.embed-english-v3", "$.Body.embeddings"),
+# The JSONPath a state machine uses to read each family's answer.
+TEXT_PATHS: dict[ModelFamily, str] = {
+    ModelFamily.CLAUDE: "$.Body.content[0].text",
+    ModelFamily.NOVA: "$.Body.output.message.content[0].text",
+    ModelFamily.TITAN_TEXT: "$.Body.results[0].outputText",
+    ModelFamily.COHERE_COMMAND: "$.Body.generations[0].text",
+    ModelFamily.COHERE_COMMAND_R: "$.Body.text",
+    ModelFamily.LLAMA: "$.Body.generation",
+    ModelFamily.MISTRAL_TEXT: "$.Body.outputs[0].text",
+    ModelFamily.MISTRAL_CHAT: "$.Body.choices[0].message.content",
+    ModelFamily.AI21_JAMBA: "$.Body.choices[0].message.content",
+    ModelFamily.TITAN_EMBED: "$.Body.embedding",
+    ModelFamily.COHERE_EMBED: "$.Body.embeddings",
 }
-EMBEDDINGS = {ModelFamily.TITAN_EMBED, ModelFamily.COHERE_EMBED}
+FAMILIES: dict[ModelFamily, tuple[str, str]] = {family: (MODEL_IDS[family], TEXT_PATHS[family]) for family in MODEL_IDS}
+EMBEDDINGS = EMBEDDING_FAMILIES
 EMBED_EXTRA: dict[ModelFamily, dict[str, Any]] = {
     ModelFamily.COHERE_EMBED: {"input_type": "search_document"},
 }

@@ -11,25 +11,13 @@ from typing import Any
 import pytest
 
 from companion.codec import ModelFamily, NeutralRequest, Turn, decode, encode
+from tests.model_ids import EMBEDDING_FAMILIES, MODEL_IDS
 from tools.offline.bedrock_api import BedrockServiceError
 from tools.offline.bedrock_standin import BedrockStandIn
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "bedrock"
 
-MODEL_IDS: dict[ModelFamily, str] = {
-    ModelFamily.CLAUDE: "anthropic.claude-3-5-sonnet-20240620-v1:0",
-    ModelFamily.NOVA: "us.amazon.nova-lite-v1:0",
-    ModelFamily.TITAN_TEXT: "amazon.titan-text-express-v1",
-    ModelFamily.COHERE_COMMAND: "cohere.command-text-v14",
-    ModelFamily.COHERE_COMMAND_R: "cohere.command-r-plus-v1:0",
-    ModelFamily.LLAMA: "meta.llama3-1-8b-instruct-v1:0",
-    ModelFamily.MISTRAL_TEXT: "mistral.mistral-7b-instruct-v0:2",
-    ModelFamily.MISTRAL_CHAT: "mistral.mistral-large-2407-v1:0",
-    ModelFamily.AI21_JAMBA: "ai21.jamba-1-5-large-v1:0",
-    ModelFamily.TITAN_EMBED: "amazon.titan-embed-text-v2:0",
-    ModelFamily.COHERE_EMBED: "cohere.embed-english-v3",
-}
-TEXT_FAMILIES = [family for family in MODEL_IDS if family not in {ModelFamily.TITAN_EMBED, ModelFamily.COHERE_EMBED}]
+TEXT_FAMILIES = [family for family in MODEL_IDS if family not in EMBEDDING_FAMILIES]
 # Families whose native answer carries token counts (shared notes §5).
 REPORTS_USAGE = {
     ModelFamily.CLAUDE,
