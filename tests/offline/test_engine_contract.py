@@ -224,3 +224,37 @@ def test_lambda_tasks_map_errors_in_from_error() -> None:
     api = _module("moto.stepfunctions.parser.api")
     for name in ("TaskTimedOutEventDetails", "LambdaFunctionTimedOutEventDetails"):
         assert hasattr(api, name), f"moto.stepfunctions.parser.api.{name} is gone"
+
+
+def test_start_sync_execution_is_missing_from_moto_and_named_sfn_in_botocore() -> None:
+    # start_sync_execution_hook answers the API; if moto grows its own, compare before dropping the hook.
+    assert not hasattr(_module("moto.stepfunctions.responses").StepFunctionResponse, "start_sync_execution")
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    assert model.service_id.hyphenize() == "sfn", "the before-send.sfn.StartSyncExecution event name changed"
+    assert model.protocol == "json", "the hook answers in awsJson 1.0"
+    assert "StartSyncExecution" in model.operation_names
+
+
+def test_execution_names_are_checked_by_the_state_machine_with_its_type_in_type() -> None:
+    # patch_express_execution_names wraps the check and reads the machine's type from ``type``.
+    state_machine = _module("moto.stepfunctions.models").StateMachine
+    assert _params(state_machine._handle_name_input_idempotency) == ["self", "name", "execution_input"]
+    assert 'self.type = sm_type or "STANDARD"' in inspect.getsource(_module("moto.stepfunctions.models"))
+    assert "state_machine._handle_name_input_idempotency(" in _source("moto.stepfunctions.parser.models")
+
+
+def test_sfn_task_normalisation_is_stubbed_and_its_helpers_exist() -> None:
+    # patch_sfn_task_normalisation fills the stubs for states:startExecution with the base class's own helpers.
+    base = _module(f"{TASK_SERVICES}.state_task_service").StateTaskService
+    sfn = _module(f"{TASK_SERVICES}.state_task_service_sfn")
+    for method in ("_normalise_parameters", "_normalise_response"):
+        source = inspect.getsource(getattr(base, method))
+        assert source.rstrip().endswith("pass"), f"StateTaskService.{method} is no longer a stub: re-check the patch"
+    assert _params(base._to_boto_request) == ["self", "parameters", "structure_shape"]
+    assert _params(base._from_boto_response) == ["self", "response", "structure_shape"]
+    source = inspect.getsource(sfn)
+    assert "super()._normalise_parameters(" in source
+    assert 'submission_output["ExecutionArn"]' in source, "the .sync resolvers read the normalised response"
+    assert 'service_action_name="describe_execution"' in source

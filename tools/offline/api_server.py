@@ -1,18 +1,24 @@
 """``api``: the template's Api routes served on loopback, as ``sam local start-api`` serves them, without Docker.
 
-Function routes receive an API Gateway REST (v1) proxy event and answer with what the handler returns
-(``{statusCode, headers, body, isBase64Encoded}``). State machine routes start an execution with the input the
-route's event maps the request to (SAM's default request template: the JSON body) and answer as API Gateway's
-``StartExecution`` integration does: ``{"executionArn", "startDate"}``. An EXPRESS machine whose route is marked
-synchronous answers as ``StartSyncExecution`` does (``status``, ``output`` as JSON text, ``error``, ``cause``...).
-SAM's ``Api`` event on a state machine always integrates with ``StartExecution``, so a route is synchronous only when
-its event says ``Sync: true`` or ``Action: StartSyncExecution`` in its ``Properties`` (runner-only keys, ignored by
-SAM), or when the template's ``ApiRoute`` carries ``sync``/``synchronous``.
+The server holds one :class:`~tools.offline.stack.OfflineStack` for its lifetime: every state machine of the template
+exists under its template ARN, so a function that starts executions through boto3 (the chain API's
+``StartExecution``, ``StartSyncExecution``, ``DescribeExecution``) reaches them, and executions run in the background
+while the server answers other requests. Progress lines of every execution go to the server's log stream, prefixed
+with the execution's name.
 
-Executions run one at a time (the engine's hooks are process-wide), inside the request, so the answer comes when the
-execution has ended; progress lines go to the server's log stream. Unknown routes answer 403
-``{"message": "Missing Authentication Token"}``: what API Gateway REST APIs (and ``sam local start-api``) answer for a
-path or method they do not have.
+Function routes receive an API Gateway REST (v1) proxy event and answer with what the handler returns
+(``{statusCode, headers, body, isBase64Encoded}``). Each function serves one request at a time, as one Lambda
+sandbox does (Powertools' resolvers keep the current event on a module-level object); different functions run at
+the same time. State machine routes start an execution with the input the route's event maps the request to (SAM's
+default request template: the JSON body) and answer at once, as API Gateway's ``StartExecution`` integration does:
+``{"executionArn", "startDate"}``. An EXPRESS machine whose route is marked synchronous answers as
+``StartSyncExecution`` does (``status``, ``output`` as JSON text, ``error``, ``cause``...). SAM's ``Api`` event on a
+state machine always integrates with ``StartExecution``, so a route is synchronous only when its event says
+``Sync: true`` or ``Action: StartSyncExecution`` in its ``Properties`` (runner-only keys, ignored by SAM), or when the
+template's ``ApiRoute`` carries ``sync``/``synchronous``.
+
+Unknown routes answer 403 ``{"message": "Missing Authentication Token"}``: what API Gateway REST APIs (and
+``sam local start-api``) answer for a path or method they do not have.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -96,15 +102,14 @@ def describe_routes(template: Any) -> list[str]:
 
 
 class ApiApp:
-    """Routes requests to functions and state machines of one template (inside the caller's ``mock_aws``)."""
+    """Routes requests to functions and state machines of one template, on an open offline stack."""
 
-    def __init__(self, template: Any, *, log: IO[str]) -> None:
+    def __init__(self, template: Any, stack: Any, *, log: IO[str]) -> None:
         self._template = template
+        self._stack = stack
         self._log = log
         self._routes = sorted((_compile(route) for route in template.apis), key=lambda item: item.rank)
-        self._handlers: dict[str, Any] = {}
-        # One call at a time: handlers share the process, and executions share the engine's hooks.
-        self._lock = threading.Lock()
+        self._function_locks = {route.target: threading.Lock() for route in template.apis}
 
     def match(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
         for compiled in self._routes:
@@ -131,67 +136,72 @@ class ApiApp:
             return _json_response(MISSING_ROUTE_STATUS, MISSING_ROUTE_BODY)
         route, path_parameters = matched
         event = proxy_event(route, method, path, split.query, headers, body, path_parameters, client)
-        with self._lock:
-            if route.target_kind == "function":
-                return self._function(route, event)
-            return self._state_machine(route, event)
+        if route.target_kind == "function":
+            return self._function(route, event)
+        return self._state_machine(route, event)
 
     def _function(self, route: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-        from tools.offline.functions import load_function  # noqa: PLC0415
-
-        handler = self._handlers.get(route.target)
-        if handler is None:
-            handler = load_function(self._template.functions[route.target])
-            self._handlers[route.target] = handler
+        handler = self._stack.functions[self._template.functions[route.target].name]
         try:
-            result = handler(event, None)
+            with self._function_locks[route.target]:
+                result = handler(event, None)
         except Exception as exc:  # noqa: BLE001  (API Gateway answers 502 whatever the function raised)
             self._log.write(f"!! {route.target}: {type(exc).__name__}: {exc}\n")
             return _json_response(HTTPStatus.BAD_GATEWAY, _INTERNAL_ERROR)
         return _proxy_response(result, route.target, self._log)
 
     def _state_machine(self, route: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-        from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
-        from tools.offline.engine import run_definition  # noqa: PLC0415
-        from tools.offline.functions import handlers_for  # noqa: PLC0415
+        from tools.offline.moto_engine import StepFunctionsServiceError  # noqa: PLC0415
 
         machine = self._template.state_machines[route.target]
         try:
             execution_input = machine.input_from_event(route.event_name, event)
         except Exception as exc:  # noqa: BLE001  (a body that is not JSON: API Gateway's mapping fails with 400)
             return _json_response(HTTPStatus.BAD_REQUEST, {"message": _one_line(str(exc))})
-        started = datetime.now(UTC)
         self._log.write(f"== {route.method} {route.path} -> {machine.logical_id}\n")
-        result = run_definition(
-            machine.definition,
-            execution_input,
-            functions=handlers_for(self._template),
-            bedrock=BedrockStandIn(),
-            on_event=report.ProgressPrinter(self._log),
-        )
-        arn = (
-            getattr(result, "execution_arn", "")
-            or f"{machine.arn.replace(':stateMachine:', ':execution:')}:{uuid.uuid4()}"
-        )
-        self._log.write(f"== {machine.logical_id}: {result.status}\n")
         if machine.type.upper() == "EXPRESS" and _is_synchronous(route, machine):
-            stopped = getattr(result, "stopped_at", None) or datetime.now(UTC)
-            answer: dict[str, Any] = {
-                "executionArn": arn,
-                "stateMachineArn": machine.arn,
-                "name": arn.rsplit(":", 1)[-1],
-                "startDate": started.timestamp(),
-                "stopDate": stopped.timestamp(),
-                "status": result.status,
-                "input": json.dumps(execution_input),
-                "inputDetails": {"included": True},
-            }
-            if result.status == "SUCCEEDED":
-                answer |= {"output": json.dumps(result.output), "outputDetails": {"included": True}}
-            else:
-                answer |= {"error": result.error, "cause": result.cause}
-            return _json_response(HTTPStatus.OK, answer)
+            request = {"stateMachineArn": machine.arn, "input": json.dumps(execution_input)}
+            try:
+                return _json_response(HTTPStatus.OK, self._stack.start_sync_execution(request))
+            except StepFunctionsServiceError as exc:
+                return _json_response(HTTPStatus.BAD_REQUEST, {"__type": exc.code, "message": exc.message})
+        started = datetime.now(UTC)
+        arn = self._stack.start(machine.logical_id, execution_input)
         return _json_response(HTTPStatus.OK, {"executionArn": arn, "startDate": started.timestamp()})
+
+
+def progress_log(log: IO[str]) -> Callable[[str, str, dict[str, Any] | None], None]:
+    """A stack listener writing every execution's progress lines to ``log``, each prefixed with its name."""
+    printers: dict[str, report.ProgressPrinter] = {}
+    lock = threading.Lock()
+
+    def listener(kind: str, arn: str, event: dict[str, Any] | None) -> None:
+        name = arn.rsplit(":", 1)[-1][:12]
+        with lock:
+            printer = printers.setdefault(arn, report.ProgressPrinter(_Prefixed(log, f"[{name}] ")))
+        if kind == "event" and event is not None:
+            printer(event)
+        else:
+            with lock:
+                printers.pop(arn, None)
+
+    return listener
+
+
+class _Prefixed:
+    """A text stream that puts ``prefix`` before every line written to ``target``."""
+
+    def __init__(self, target: IO[str], prefix: str) -> None:
+        self._target = target
+        self._prefix = prefix
+
+    def write(self, text: str) -> int:
+        lines = text.splitlines(keepends=True)
+        self._target.write("".join(self._prefix + line for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
 
 
 def _is_synchronous(route: Any, machine: Any) -> bool:
@@ -305,18 +315,24 @@ def _request_handler(app: ApiApp, log: IO[str]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serving(template: Any, host: str, port: int, *, log: IO[str]) -> Iterator[ThreadingHTTPServer]:
-    """A bound server for ``template`` inside one ``mock_aws`` (buckets created); the caller runs ``serve_forever``."""
+def serving(template: Any, host: str, port: int, *, log: IO[str], bedrock: Any = None) -> Iterator[ThreadingHTTPServer]:
+    """A bound server for ``template`` on an offline stack inside one ``mock_aws``; the caller runs
+    ``serve_forever``. ``bedrock`` defaults to the SIMULATED stand-in."""
     if not is_loopback(host):
         raise ValueError(f"refusing to serve on {host}: loopback addresses only")
     from moto import mock_aws  # noqa: PLC0415
 
-    from tools.offline.cli import HandlerOutput, create_buckets  # noqa: PLC0415
+    from tools.offline.cli import HandlerOutput  # noqa: PLC0415
+    from tools.offline.stack import OfflineStack  # noqa: PLC0415
 
     # Handlers print logs and EMF metrics to stdout; the server's stdout is for its banner.
-    with mock_aws(), contextlib.redirect_stdout(HandlerOutput(log)):
-        create_buckets(template)
-        app = ApiApp(template, log=log)
+    with (
+        mock_aws(),
+        contextlib.redirect_stdout(HandlerOutput(log)),
+        OfflineStack(template, bedrock=bedrock) as stack,
+    ):
+        stack.listen(progress_log(log))
+        app = ApiApp(template, stack, log=log)
         server = ThreadingHTTPServer((host, port), _request_handler(app, log))
         try:
             yield server

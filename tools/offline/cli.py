@@ -59,7 +59,8 @@ Execute a state machine once, offline, and print its output and a summary.
 Two forms:
   run LOGICAL_ID [--template template.yaml] [--input FILE | --event FILE [--event-name NAME]] ...
       a state machine of the SAM template; its Lambda functions run in-process with their template environment,
-      its buckets exist (empty) in moto's S3.
+      its buckets exist (empty) in moto's S3, and every state machine of the template exists under its template
+      ARN, so nested states:startExecution (.sync, .sync:2) tasks and handlers calling Step Functions reach them.
   run --definition FILE --input FILE [--substitution KEY=VALUE ...] [--function NAME=module.py:handler ...] ...
       a bare ASL file (JSON or YAML); ${KEY} placeholders are substituted, the result is validated.
 
@@ -79,13 +80,23 @@ return value as JSON; a handler error prints the Lambda error envelope {errorTyp
 _API_HELP = """\
 Serve the template's Api routes, as `sam local start-api` does, without Docker (loopback addresses only).
 
-A function route gets an API Gateway REST (v1) proxy event and its {statusCode, headers, body} is sent back.
-A state machine route starts an execution with the input its event maps the request to (the JSON body) and answers
-as API Gateway's StartExecution integration does: {"executionArn", "startDate"}. An EXPRESS machine whose Api event
-has the runner-only property `Sync: true` (or `Action: StartSyncExecution`) answers as StartSyncExecution does:
-executionArn, status, output (JSON text) or error and cause. Executions run one at a time, so the answer comes when
-the execution has ended; progress goes to stderr. An unknown path or method answers 403
-{"message": "Missing Authentication Token"}, as API Gateway REST APIs do. Stop with Ctrl-C.
+Every state machine of the template exists under its template ARN for the server's lifetime, so a function that
+calls Step Functions (StartExecution, StartSyncExecution, DescribeExecution) reaches them; executions run in the
+background and their progress goes to stderr, each line prefixed with the execution's name.
+
+A function route gets an API Gateway REST (v1) proxy event and its {statusCode, headers, body} is sent back; each
+function serves one request at a time, as one Lambda sandbox does. A state machine route starts an execution with the
+input its event maps the request to (the JSON body) and answers at once, as API Gateway's StartExecution integration
+does: {"executionArn", "startDate"}. An EXPRESS machine whose Api event has the runner-only property `Sync: true` (or
+`Action: StartSyncExecution`) answers as StartSyncExecution does: executionArn, status, output (JSON text) or error
+and cause. An unknown path or method answers 403 {"message": "Missing Authentication Token"}, as API Gateway REST
+APIs do. Bedrock is SIMULATED (see --json-answers). Stop with Ctrl-C.
+
+example (the chain API of template.yaml):
+  python -m tools.offline api --json-answers tools/offline/json_answers/outline-draft-critique.json &
+  curl -s -X POST 127.0.0.1:3000/chains -H 'Idempotency-Key: k1' \\
+       -d '{"chain": "outline-draft-critique", "variables": {"topic": "Step Functions", "audience": "developers"}}'
+  curl -s 127.0.0.1:3000/chains/<executionId>
 """
 
 
@@ -130,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--mock-config", metavar="FILE", help="AWS mock-config file (Step Functions Local format)")
     run.add_argument("--test-case", metavar="NAME", help="the mock-config test case to apply (with --mock-config)")
+    _add_json_answers(run)
     run.add_argument("--trace", action="store_true", help="also print a per-state trace (TestState vocabulary)")
     run.add_argument("--json", action="store_true", help="print one JSON object {status, output, error, cause} only")
     run.add_argument(
@@ -166,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--template", default="template.yaml", metavar="FILE", help="SAM template (default: %(default)s)")
     api.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     api.add_argument("--port", type=int, default=3000, help="port (default: %(default)s; 0 picks a free one)")
+    _add_json_answers(api)
     _add_parameter_overrides(api)
     return parser
 
@@ -317,6 +330,29 @@ def create_buckets(template: Any) -> None:
         from companion.adapters.s3 import default_client  # noqa: PLC0415
 
         default_client.cache_clear()
+
+
+def _bedrock_backend(args: argparse.Namespace) -> Any:
+    """The SIMULATED Bedrock: the stand-in; a request containing a ``--json-answers`` marker gets that JSON."""
+    if getattr(args, "json_answers", None) is None:
+        from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
+
+        return BedrockStandIn()
+    answers = read_json(args.json_answers, "JSON answers")
+    if not isinstance(answers, dict) or not answers:
+        raise UsageError(f"{args.json_answers}: the JSON answers must be a non-empty object {{marker: answer}}")
+    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
+
+    return JsonAnswers(answers)
+
+
+def _add_json_answers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json-answers",
+        metavar="FILE",
+        help="a JSON object {marker: answer}: the simulated Bedrock answers a request containing a marker with that "
+        "answer as JSON text (steps that must answer JSON need it); other requests get placeholder text",
+    )
 
 
 class HandlerOutput(io.TextIOBase):
@@ -492,30 +528,32 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
     with offline_environment(), _redirected_stdout(sink):
         from moto import mock_aws  # noqa: PLC0415
 
-        from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
         from tools.offline.engine import run_definition  # noqa: PLC0415
 
         with mock_aws():
-            if template is not None:
-                from tools.offline.functions import handlers_for  # noqa: PLC0415
-
-                create_buckets(template)
-                functions = handlers_for(template)
-            handlers = recorder.wrap_functions(functions, memory_of(template))
-            bedrock = recorder.wrap_bedrock(BedrockStandIn())
-            options: dict[str, Any] = {"on_event": progress, "trace": args.trace}
+            bedrock = recorder.wrap_bedrock(_bedrock_backend(args))
+            options: dict[str, Any] = {"time_scale": args.time_scale, "trace": args.trace}
             if test_case is not None:
                 options["mock"] = test_case
             try:
-                result: Any = run_definition(
-                    definition,
-                    execution_input,
-                    functions=handlers,
-                    bedrock=bedrock,
-                    time_scale=args.time_scale,
-                    timeout=args.timeout,
-                    **options,
-                )
+                if template is None:
+                    result: Any = run_definition(
+                        definition,
+                        execution_input,
+                        functions=recorder.wrap_functions(functions, memory_of(None)),
+                        bedrock=bedrock,
+                        timeout=args.timeout,
+                        on_event=progress,
+                        **options,
+                    )
+                else:
+                    from tools.offline.functions import handlers_for  # noqa: PLC0415
+                    from tools.offline.stack import OfflineStack  # noqa: PLC0415
+
+                    # Every machine of the template exists, so nested states:startExecution tasks find theirs.
+                    handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
+                    with OfflineStack(template, functions=handlers, bedrock=bedrock, **options) as stack:
+                        result = stack.run(machine.logical_id, execution_input, timeout=args.timeout, on_event=progress)
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
     seconds = _seconds(result, time.perf_counter() - started)
@@ -617,7 +655,11 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if not api_server.is_loopback(args.host):
         raise UsageError(f"--host {args.host}: only loopback addresses are served (127.0.0.1, ::1, localhost)")
     template = load_template_file(args.template, args.parameter_overrides)
-    with offline_environment(), api_server.serving(template, args.host, args.port, log=stderr) as server:
+    bedrock = _bedrock_backend(args)
+    with (
+        offline_environment(),
+        api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock) as server,
+    ):
         host, port = server.server_address[:2]
         for line in api_server.describe_routes(template):
             stdout.write(f"{line}\n")

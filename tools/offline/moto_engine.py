@@ -18,7 +18,14 @@ Touch points (each installed once, process-wide, by :func:`install`):
 - :func:`patch_time`: the module-level ``time`` of ``retrier_decl`` and ``state_task_service_callback`` (Retry
   intervals, ``.sync`` polling) and ``WaitFunction._wait_interval`` (Wait states) honour the run's ``time_scale``.
 - :func:`install_lambda_hook`: a botocore ``before-send.lambda.Invoke`` handler (public botocore API, registered ahead
-  of moto's own stubber) runs the run's in-process handlers; no function needs to exist in moto.
+  of moto's own stubber) runs the run's in-process handlers; no function needs to exist in moto. The same way, a
+  ``before-send.sfn.StartSyncExecution`` handler answers the API moto lacks from the run's ``start_sync_execution``.
+- :func:`patch_sfn_task_normalisation`: ``StateTaskServiceSfn._normalise_parameters`` / ``_normalise_response`` map the
+  ASL's PascalCase (``StateMachineArn``, ``ExecutionArn``) to boto3's names and back with the base class's
+  ``_to_boto_request`` / ``_from_boto_response`` (moto stubbed the base methods out, so ``states:startExecution``
+  tasks failed with ``States.Runtime`` ``'StateMachineArn'``).
+- :func:`patch_express_execution_names`: ``StateMachine._handle_name_input_idempotency`` lets an EXPRESS machine
+  reuse the name of an execution that has ended (AWS de-duplicates names for Standard workflows only).
 - :func:`install_jsonata`: fills the ``_eval_jsonata`` global of ``asl/jsonata/jsonata.py`` with ``jsonata-python``
   (imported lazily; only needed by definitions that use JSONata or read ``$variables``).
 - :func:`patch_item_reader_jsonl`: ``InputType.__init__`` accepts ``JSONL`` and ``resource_output_transformer_for``
@@ -51,6 +58,7 @@ arguments can carry them. :func:`active_run` therefore lets one run at a time us
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import re
 import threading
@@ -58,6 +66,7 @@ import time
 import traceback
 import types
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -83,6 +92,8 @@ class ActiveRun:
     time_scale: float
     # Live events, termination, mocked responses and the per-state trace (see "observation" below).
     observer: RunObserver | None = None
+    # Answers StartSyncExecution (request parameters -> response fields); None leaves the call to moto.
+    start_sync_execution: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 _run_lock = threading.Lock()
@@ -120,6 +131,8 @@ def install() -> None:
         patch_describe_execution_output()
         patch_time()
         install_lambda_hook()
+        patch_express_execution_names()
+        patch_sfn_task_normalisation()
         install_jsonata()
         patch_item_reader_jsonl()
         patch_distributed_map_runs()
@@ -555,16 +568,24 @@ def scaled_seconds(seconds: float) -> float:
 
 
 class _ScaledTime(types.SimpleNamespace):
-    """Stands in for the ``time`` module inside the patched engine modules: only ``sleep`` changes."""
+    """Stands in for the ``time`` module inside the patched engine modules: only ``sleep`` changes.
+
+    ``floor`` is the least it sleeps: a ``.sync`` task polls its job or child execution in a loop, which must not spin
+    (and starve the child's threads) when time is compressed to 0.
+    """
+
+    floor: float = 0.0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
 
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        delay = scaled_seconds(seconds)
+    def sleep(self, seconds: float) -> None:
+        delay = max(scaled_seconds(seconds), self.floor)
         if delay > 0:
             time.sleep(delay)
+
+
+_SYNC_POLL_FLOOR_SECONDS: Final[float] = 0.01
 
 
 def patch_time() -> None:
@@ -579,7 +600,7 @@ def patch_time() -> None:
     )
 
     retrier_decl.time = _ScaledTime()  # type: ignore[attr-defined]
-    state_task_service_callback.time = _ScaledTime()  # type: ignore[attr-defined]
+    state_task_service_callback.time = _ScaledTime(floor=_SYNC_POLL_FLOOR_SECONDS)  # type: ignore[attr-defined]
 
     def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:  # noqa: ARG001  (replaces a method)
         deadline = time.monotonic() + scaled_seconds(wait_seconds)
@@ -663,34 +684,145 @@ def lambda_invoke_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (bo
 
 
 def install_lambda_hook() -> None:
-    """Register :func:`lambda_invoke_hook` for sessions created from now on and on boto3's current default session.
+    """Register :func:`lambda_invoke_hook` and :func:`start_sync_execution_hook` for sessions created from now on and
+    on boto3's current default session.
 
-    A handler for the specific ``before-send.lambda.Invoke`` event runs before moto's generic ``before-send`` stubber,
+    A handler for a specific event (``before-send.lambda.Invoke``) runs before moto's generic ``before-send`` stubber,
     whatever the registration order.
     """
     import boto3  # noqa: PLC0415
     from botocore.handlers import BUILTIN_HANDLERS  # noqa: PLC0415
 
-    entry = (_LAMBDA_EVENT, lambda_invoke_hook)
-    if entry not in BUILTIN_HANDLERS:
-        BUILTIN_HANDLERS.insert(0, entry)
+    for entry in _HOOKS:
+        if entry not in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.insert(0, entry)
     register_on_default_session(boto3)
 
 
-_LAMBDA_HOOK_ID: Final[str] = "offline-lambda-invoke"
-
-
 def register_on_default_session(boto3_module: Any) -> None:
-    """A default session created before :func:`install` lacks the hook; add it (idempotent by unique id)."""
+    """A default session created before :func:`install` lacks the hooks; add them (idempotent by unique id)."""
     session = boto3_module.DEFAULT_SESSION
     if session is not None:
         # Exactly one registration must remain: a session built after install() has the hook from BUILTIN_HANDLERS
         # (no unique id), and one this function saw before has it under the unique id, which botocore would then
         # refuse to register again. Drop both, then register once.
         events = session._session
-        events.unregister(_LAMBDA_EVENT, unique_id=_LAMBDA_HOOK_ID)
-        events.unregister(_LAMBDA_EVENT, lambda_invoke_hook)
-        events.register(_LAMBDA_EVENT, lambda_invoke_hook, unique_id=_LAMBDA_HOOK_ID)
+        for event_name, hook in _HOOKS:
+            unique_id = f"offline-{event_name}"
+            events.unregister(event_name, unique_id=unique_id)
+            events.unregister(event_name, hook)
+            events.register(event_name, hook, unique_id=unique_id)
+
+
+# --- StartSyncExecution and Express execution names ----------------------------------------------------------------
+
+_SYNC_EVENT: Final[str] = "before-send.sfn.StartSyncExecution"
+
+
+class StepFunctionsServiceError(Exception):
+    """An error a Step Functions API answers with (``code``: boto3's ``Error.Code``, e.g. StateMachineDoesNotExist)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def start_sync_execution_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (botocore passes event details)
+    """botocore ``before-send`` handler: answer ``StartSyncExecution`` (awsJson1_0) from the active run."""
+    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
+    from moto.core.botocore_stubber import MockRawResponse  # noqa: PLC0415
+
+    run = _current_run()
+    if run is None or run.start_sync_execution is None:
+        return None
+    body = request.body
+    if hasattr(body, "read"):
+        body = body.read()
+    parameters = json.loads(body or b"{}")
+    headers = {"content-type": "application/x-amz-json-1.0"}
+    try:
+        answer = run.start_sync_execution(parameters)
+    except StepFunctionsServiceError as exc:
+        error = {"__type": exc.code, "message": exc.message}
+        return AWSResponse(request.url, 400, headers, MockRawResponse(json.dumps(error).encode()))
+    return AWSResponse(request.url, 200, headers, MockRawResponse(json.dumps(answer, default=str).encode()))
+
+
+def patch_express_execution_names() -> None:
+    """AWS de-duplicates execution names for Standard workflows only; moto refuses any reused name with
+    ``ExecutionAlreadyExists``. For an EXPRESS machine, ended executions of the same name are dropped first, so the
+    name runs again (one still running keeps moto's rule: same input joins it, another input is refused)."""
+    from moto.stepfunctions.models import StateMachine  # noqa: PLC0415
+
+    original = StateMachine._handle_name_input_idempotency
+
+    def _handle_name_input_idempotency(self: Any, name: str, execution_input: str) -> Any:
+        # moto keeps the CreateStateMachine type in ``type`` (its ``sm_type`` always says STANDARD).
+        if self.type == "EXPRESS":
+            self.executions[:] = [
+                execution for execution in self.executions if execution.name != name or execution.status == "RUNNING"
+            ]
+        return original(self, name, execution_input)
+
+    StateMachine._handle_name_input_idempotency = _handle_name_input_idempotency
+
+
+def _operation_model(service_name: str, action: str) -> Any:
+    """botocore's model of ``service_name``'s operation whose snake-case name is ``action`` (``start_execution``)."""
+    import boto3  # noqa: PLC0415
+    from botocore import xform_name  # noqa: PLC0415
+
+    model = boto3.session.Session().client(service_name, region_name="us-east-1").meta.service_model
+    for operation in model.operation_names:
+        if xform_name(operation) == action:
+            return model.operation_model(operation)
+    raise MotoInternalsChangedError(f"botocore's {service_name} has no operation {action!r}")
+
+
+def patch_sfn_task_normalisation() -> None:
+    """``states:startExecution`` (and its ``.sync``/``.sync:2`` describe calls) in boto3's casing and back."""
+    import functools  # noqa: PLC0415
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: PLC0415
+        StateTaskServiceSfn,
+    )
+
+    operation = functools.cache(_operation_model)
+    original_parameters = StateTaskServiceSfn._normalise_parameters
+
+    def _normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        # The original JSON-encodes a non-string Input first (what AWS's StartExecution takes).
+        original_parameters(self, parameters, boto_service_name, service_action_name)
+        action = self._get_boto_service_action(service_action_name)
+        model = operation(self._get_boto_service_name(boto_service_name), action)
+        self._to_boto_request(parameters, model.input_shape)
+        if action == "start_execution":
+            # AWS names an execution started without a Name with a UUID; moto would name it "None".
+            parameters.setdefault("name", str(uuid.uuid4()))
+
+    def _normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        action = self._get_boto_service_action(service_action_name)
+        model = operation(self._get_boto_service_name(boto_service_name), action)
+        self._from_boto_response(response, model.output_shape)
+        if isinstance(response, dict):
+            # AWS hands timestamps of service integrations to the state as epoch milliseconds.
+            for key, value in response.items():
+                if isinstance(value, datetime.datetime):
+                    response[key] = int(value.timestamp() * 1000)
+
+    StateTaskServiceSfn._normalise_parameters = _normalise_parameters
+    StateTaskServiceSfn._normalise_response = _normalise_response
+
+
+_HOOKS: Final[tuple[tuple[str, Callable[..., Any]], ...]] = (
+    (_LAMBDA_EVENT, lambda_invoke_hook),
+    (_SYNC_EVENT, start_sync_execution_hook),
+)
 
 
 # --- Distributed Map ---------------------------------------------------------------------------------------------
