@@ -1,11 +1,13 @@
-"""The main job, offline: the three companion Lambdas on the sample events, against S3 emulated by moto.
+"""The main job, offline: a prompt chain started from an API Gateway event, and the three companion Lambdas alone.
 
-What is real: the handlers, the layer's code, Powertools, boto3 talking to moto's S3. What is simulated: Bedrock.
-In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is put at
-the Output.S3Uri the way Step Functions would; step 5 runs a three-step chain
-(layers/runtime/companion/chain_library/outline-draft-critique.json) through the template's
-PromptChainStateMachine with the offline runner, whose Bedrock stand-in answers with
-deterministic placeholder text, and with fixed sample JSON for the chain's two JSON steps. No model is called.
+What is real: the handlers (the chain API's too), the layer's code, Powertools, boto3 talking to moto's S3 and Step
+Functions, the template's PromptChainStateMachine run by moto's interpreter (tools/offline). What is simulated:
+Bedrock. In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is
+put at the Output.S3Uri the way Step Functions would. Step 5 hands the API Gateway event events/api/start_chain.json
+(POST /chains) to the real ChainApiFunction handler, which starts the three-step chain outline-draft-critique
+(layers/runtime/companion/chain_library/) on the template's PromptChainStateMachine in the offline stack; the
+Bedrock stand-in answers with deterministic placeholder text, and with fixed sample JSON for the chain's two JSON
+steps. No model is called.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import io
 import json
 import os
 import sys
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -97,37 +100,100 @@ def run(verbose: bool) -> None:
             "4. post-process result: JSON pulled out of prose and fences, checked against the step's schema",
             invoke("PostprocessResultFunction", _event("postprocess_result")),
         )
-    print("\n== 5. a three-step chain (outline -> draft -> critique) in the packaged PromptChainStateMachine,")
-    print("   run by the offline runner: Bedrock is the stand-in (deterministic placeholder text, not a model); the")
-    print("   outline and critique steps, which must answer JSON, get fixed sample JSON from it", flush=True)
-    status = _run_chain()
-    print("\nAll three Lambdas ran offline, alone and in the state machine. No model was called: step 3 used a sample")
-    print("answer, step 5 the Bedrock stand-in.")
+    status = run_chain_from_api_event(sys.stdout)
+    print("\nAll four Lambdas ran offline, alone and behind the API and the state machine. No model was called: step 3")
+    print("used a sample answer, step 5 the Bedrock stand-in.")
     if status != 0:
         raise SystemExit(status)
 
 
-SAMPLE_JSON_ANSWERS = {
-    "Write an outline": {
-        "title": "Prompt chains on Step Functions",
-        "sections": ["Why chain prompts", "Staying under 256 KiB", "Re-prompting invalid JSON"],
-    },
-    "Critique this draft": {"score": 6, "strengths": ["clear structure"], "issues": ["simulated text, no content"]},
-}
+# Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (tools/offline/chain_standin.py);
+# the api command takes the same file with --json-answers.
+SAMPLE_JSON_ANSWERS: dict[str, Any] = json.loads(
+    (ROOT / "tools" / "offline" / "json_answers" / "outline-draft-critique.json").read_text()
+)
+CHAIN_TIMEOUT_SECONDS = 120
+_TEXT_CHARS = 160
 
 
-def _run_chain() -> int:
-    """Runs events/statemachine/prompt_chain.json (the plan companion.chains.execution_input computes) offline."""
-    from unittest import mock  # noqa: PLC0415
+def run_chain_from_api_event(out: IO[str]) -> int:
+    """Step 5: POST /chains (events/api/start_chain.json) through the real ChainApiFunction into the offline stack.
 
-    from tools.offline import bedrock_standin  # noqa: PLC0415
+    Prints the API's answer, the execution's progress state by state, the final answer (each step's result) read back
+    with GET /chains/{id}, and the execution summary with its estimated AWS cost. Returns 0 when the chain succeeded.
+    """
+    from moto import mock_aws  # noqa: PLC0415
+
+    from tools.offline import report  # noqa: PLC0415
     from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
-    from tools.offline.cli import main as offline_runner  # noqa: PLC0415
+    from tools.offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
+    from tools.offline.functions import handlers_for  # noqa: PLC0415
+    from tools.offline.stack import OfflineStack  # noqa: PLC0415
 
-    with mock.patch.object(bedrock_standin, "BedrockStandIn", return_value=JsonAnswers(SAMPLE_JSON_ANSWERS)):
-        return offline_runner(
-            ["run", "PromptChainStateMachine", "--input", str(EVENTS / "statemachine" / "prompt_chain.json")]
+    event = json.loads((EVENTS / "api" / "start_chain.json").read_text())
+    template = load_template_file(str(ROOT / "template.yaml"), [])
+    machine = template.state_machines["PromptChainStateMachine"]
+    recorder = report.RunRecorder()
+    out.write("\n== 5. POST /chains: the API Gateway event events/api/start_chain.json, handled by the real\n")
+    out.write("   ChainApiFunction, starts the three-step chain outline -> draft -> critique on the template's\n")
+    out.write("   PromptChainStateMachine (offline stack: moto runs it). Bedrock is SIMULATED: placeholder text, and\n")
+    out.write("   fixed sample JSON for the two steps that must answer JSON.\n")
+    with offline_environment(), contextlib.redirect_stdout(HandlerOutput(None)), mock_aws():
+        handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
+        bedrock = recorder.wrap_bedrock(JsonAnswers(SAMPLE_JSON_ANSWERS))
+        with OfflineStack(template, functions=handlers, bedrock=bedrock) as stack:
+            api = stack.functions["ChainApiFunction"]
+            started = api(event, None)
+            body = json.loads(started["body"])
+            out.write(f"\n{event['httpMethod']} {event['path']} -> {started['statusCode']} {json.dumps(body)}\n")
+            if started["statusCode"] != HTTPStatus.ACCEPTED:
+                return 1
+            out.write(f"\n== 6. {machine.logical_id}: progress, state by state\n")
+            result = stack.wait(body["executionArn"], CHAIN_TIMEOUT_SECONDS, on_event=report.ProgressPrinter(out))
+            described = api(_get_chain_event(event, body["executionId"]), None)
+    answer = json.loads(described["body"])
+    out.write(f"\n== 7. GET /chains/{{id}} -> {described['statusCode']}: {answer.get('status')}\n")
+    for name, step in (answer.get("output") or {}).get("steps", {}).items():
+        parsed = step.get("json")
+        shown = (
+            json.dumps(parsed, ensure_ascii=False) if parsed is not None else " ".join(str(step.get("text")).split())
         )
+        out.write(f"  {name}: {shown if len(shown) <= _TEXT_CHARS else shown[: _TEXT_CHARS - 1] + '…'}\n")
+    if result.status != "SUCCEEDED":
+        out.write(f"  error: {result.error}\n  cause: {result.cause}\n")
+    out.write("\n")
+    summary = report.summarize(
+        status=result.status,
+        seconds=_seconds(result),
+        history=result.history,
+        definition_bytes=len(json.dumps(machine.definition)),
+        recorder=recorder,
+        prices=report.load_prices(),
+    )
+    out.write(report.render_summary(summary) + "\n")
+    return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _get_chain_event(post: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    """The GET /chains/{id} proxy event a client would send after the POST (same API, stage and caller)."""
+    headers = {"Accept": "application/json", "Host": post["headers"]["Host"]}
+    context = post["requestContext"] | {"httpMethod": "GET", "resourcePath": "/chains/{id}", "requestId": "demo-get"}
+    return post | {
+        "resource": "/chains/{id}",
+        "path": f"/chains/{execution_id}",
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "pathParameters": {"id": execution_id},
+        "requestContext": context | {"path": f"/v1/chains/{execution_id}"},
+        "body": None,
+    }
+
+
+def _seconds(result: Any) -> float:
+    if result.started_at is None or result.stopped_at is None:
+        return 0.0
+    return float((result.stopped_at - result.started_at).total_seconds())
 
 
 def main() -> None:
