@@ -349,7 +349,14 @@ def test_throttled_past_the_retries_fails_with_the_bedrock_error(
     assert result.error == "Bedrock.ThrottlingException"
     assert failure(result)["step"] == "answer"
     assert len(standin.calls) == BEDROCK_ATTEMPTS
-    assert entered(result)[-4:] == ["Describe Step Failure", "Fail Step", "Record Failure", "Fail Chain"]
+    # The failed run ends as a record, so the stage merges what else completed before the chain fails
+    assert entered(result)[-5:] == [
+        "Describe Step Failure",
+        "Merge Stage Results",
+        "Check Next Stage",
+        "Record Failure",
+        "Fail Chain",
+    ]
 
 
 def test_bad_step_input_fails_with_the_function_error(template: Template, standin: BedrockStandIn, aws: Any) -> None:
@@ -393,3 +400,90 @@ def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: 
     assert result.error in {"States.QueryEvaluationError", "States.Runtime"}
     assert entered(result)[-1] == "Prepare Stage Runs"
     assert len(bedrock.calls) == 1
+
+
+# ---------------------------------------------------------------- what a failing stage keeps; token usage
+
+
+class RejectsOnePrompt(JsonAnswers):
+    """JsonAnswers, except that a request containing ``rejected`` gets Bedrock's ValidationException (unknown model)."""
+
+    def __init__(self, answers: dict[str, Any], rejected: str) -> None:
+        super().__init__(answers)
+        self.rejected = rejected
+
+    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
+        if self.rejected in json.dumps(body):
+            model_id = "no.such-model-v1:0"
+        return super().invoke_model(model_id, body, state_name=state_name, attempt=attempt)
+
+
+def test_a_failing_parallel_member_keeps_the_other_members_results(template: Template, aws: Any) -> None:
+    # Given a parallel group whose second member's request Bedrock rejects (ValidationException)
+    chain = {
+        "name": "half-broken",
+        "steps": [
+            {"name": "first", "model_id": CLAUDE, "prompt": "First question"},
+            {
+                "parallel": {
+                    "name": "pair",
+                    "steps": [
+                        {"name": "good", "model_id": CLAUDE, "prompt": "Say yes"},
+                        {"name": "bad", "model_id": CLAUDE, "prompt": "Say no"},
+                    ],
+                }
+            },
+        ],
+    }
+    # When the chain runs
+    result = run_chain(template, RejectsOnePrompt({}, rejected="Say no"), chain, {})
+    # Then it fails with Bedrock's error, naming the failed member
+    assert result.error == "Bedrock.ValidationException"
+    cause = failure(result)
+    assert (cause["step"], cause["stage"]) == ("bad", "pair")
+    # And both the earlier step and the member that completed are kept
+    assert set(cause["completed_steps"]) == {"first", "good"}
+    assert cause["completed_steps"]["good"]["text"].startswith("Simulated answer")
+
+
+def test_a_failing_map_item_keeps_the_other_items_in_order(template: Template, aws: Any) -> None:
+    # Given a map over three items whose second item's request Bedrock rejects
+    bedrock = RejectsOnePrompt({"List models": {"models": ["a", "b", "c"]}}, rejected="Model 1: b")
+    chain = {
+        "name": "map-with-a-bad-item",
+        "steps": [
+            {"name": "list", "model_id": CLAUDE, "prompt": "List models", "output": {"format": "json"}},
+            {
+                "map": {
+                    "name": "each",
+                    "items": "steps.list.json.models",
+                    "item_variable": "model",
+                    "step": {"name": "ask", "model_id": CLAUDE, "prompt": "Model {{ model_index }}: {{ model }}"},
+                }
+            },
+        ],
+    }
+    result = run_chain(template, bedrock, chain, {})
+    # Then the execution fails on that item and keeps the others in item order, null where the item failed
+    assert result.error == "Bedrock.ValidationException"
+    cause = failure(result)
+    assert cause["step"] == "ask-1"
+    results = cause["completed_steps"]["each"]["results"]
+    assert [item is None for item in results] == [False, True, False]
+
+
+def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: Template, aws: Any) -> None:
+    # Given the example chain answered by the stand-in (which reports usage for these families)
+    bedrock = JsonAnswers({"Write an outline": OUTLINE, "Critique this draft": CRITIQUE})
+    # When it runs
+    result = run_chain(template, bedrock, CHAINS / "outline-draft-critique.json", {"topic": "SFN", "audience": "devs"})
+    # Then each step carries its answer's tokens and the chain's usage is their sum
+    assert result.status == "SUCCEEDED", result.cause
+    steps = result.output["steps"].values()
+    per_step = [(step["usage"]["input_tokens"], step["usage"]["output_tokens"]) for step in steps]
+    assert all(tokens > 0 for pair in per_step for tokens in pair)
+    assert result.output["usage"] == {
+        "input_tokens": sum(pair[0] for pair in per_step),
+        "output_tokens": sum(pair[1] for pair in per_step),
+        "steps_without_usage": 0,
+    }
