@@ -103,3 +103,37 @@ class ExecutionAlreadyExistsError(CompanionError):
 
 class IdempotencyConflictError(CompanionError):
     """An Idempotency-Key was reused with a different request body."""
+
+
+class PromptSetNotFoundError(CompanionError):
+    """A scheduled batch names a prompt set that does not exist in the payload bucket."""
+
+
+class PromptSetInvalidError(CompanionError):
+    """A prompt set has lines that are not JSON objects; the message lists the first ones with their line numbers."""
+
+
+class UnsupportedBaseModelError(CompanionError):
+    """A fine-tuning request names a base model, or a customization type of it, that no dataset rule is known for."""
+
+
+class HyperparameterValidationError(CompanionError):
+    """Fine-tuning hyperparameters Bedrock would refuse; the message lists every problem."""
+
+    def __init__(self, problems: list[str], *, model: str) -> None:
+        self.problems = problems
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        super().__init__(f"hyperparameters for {model}: {count}: " + "; ".join(problems))
+
+
+class DatasetValidationError(CompanionError):
+    """A fine-tuning dataset would fail the customization job; the message names the report with every finding.
+
+    Raised only after the report is written, so ``report_uri`` always points at an object that exists.
+    """
+
+    def __init__(self, findings: list[str], *, report_uri: str, invalid_lines: int) -> None:
+        self.findings = findings
+        self.report_uri = report_uri
+        self.invalid_lines = invalid_lines
+        super().__init__(f"dataset unusable: {'; '.join(findings)}; full report: {report_uri}")

@@ -37,12 +37,31 @@ class PostprocessSettings(_Settings):
     result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
+class ChainBatchSettings(_Settings):
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
+
+
 StateMachineArn = Annotated[str, Field(pattern=r"^arn:[\w-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}$")]
 
 
 class ChainApiSettings(_Settings):
     standard_state_machine_arn: StateMachineArn
     express_state_machine_arn: StateMachineArn
+
+
+class ValidateDatasetSettings(_Settings):
+    # Reports and split outputs go here, under fine-tuning/; datasets are read from dataset_bucket (same by default).
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
+    dataset_bucket: Annotated[str | None, Field(min_length=3, max_length=63)] = None
+
+
+class FineTuningEvaluationSettings(_Settings):
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
+
+
+class FineTuneApiSettings(_Settings):
+    fine_tuning_state_machine_arn: StateMachineArn
+    offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
 
 
 SettingsT = TypeVar("SettingsT", bound=_Settings)

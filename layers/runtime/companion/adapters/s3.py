@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,8 @@ from companion.s3uri import S3Location
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# Streamed reads: large enough to keep request overhead low, small enough to bound a function's memory.
+STREAM_CHUNK_BYTES = 1024 * 1024
 # Bedrock answers are at most a few MiB; anything far larger is not an answer and must not exhaust the function.
 MAX_OBJECT_BYTES = 64 * 1024 * 1024
 
@@ -62,6 +65,41 @@ class S3ObjectStore:
             raise OffloadedObjectNotFoundError(f"no object at {location.uri} (nor under it)")
         newest = max(contents, key=lambda obj: obj["LastModified"])
         return self._read(S3Location(location.bucket, newest["Key"]))
+
+    def iter_chunks(self, location: S3Location, chunk_bytes: int = STREAM_CHUNK_BYTES) -> Iterator[bytes]:
+        """Stream the object at ``location`` in chunks of at most ``chunk_bytes``: objects of any size, bounded memory.
+
+        Raises
+        ------
+        OffloadedObjectNotFoundError
+            No object at ``location`` (raised on the first iteration).
+        """
+        try:
+            response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
+        except self._client.exceptions.NoSuchKey as exc:
+            raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
+        body = response["Body"]
+        try:
+            yield from body.iter_chunks(chunk_bytes)
+        finally:
+            body.close()
+
+    def iter_lines(self, location: S3Location) -> Iterator[bytes]:
+        """Stream the object at ``location`` line by line (``\\n``, ``\\r\\n``; line ends removed).
+
+        Raises
+        ------
+        OffloadedObjectNotFoundError
+            No object at ``location`` (raised on the first iteration).
+        """
+        rest = b""
+        for chunk in self.iter_chunks(location):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                yield line.removesuffix(b"\r")
+        if rest:
+            yield rest.removesuffix(b"\r")
 
     def _read(self, location: S3Location) -> bytes:
         response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
