@@ -48,9 +48,10 @@ cfn-lint:  ## cfn-lint on the template
 sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtime_python.sh)
 	tools/with_runtime_python.sh $(RUN) sam build --parallel --cached
 
-bench:  ## benchmarks (printed figures): the Lambdas' cold and warm overhead, the offline runner's speed
+bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis
