@@ -42,15 +42,16 @@ def _chain(offload: bool) -> dict[str, Any]:
 
 
 def _measure(offload: bool) -> dict[str, float]:
-    from moto import mock_aws
+    # Imported here: tools/ is importable only once main() has put the repository on sys.path.
+    from moto import mock_aws  # noqa: PLC0415
 
-    from companion.chains import execution_input, load_chain
-    from tools.offline import report
-    from tools.offline.bedrock_standin import BedrockStandIn
-    from tools.offline.cli import memory_of, offline_environment
-    from tools.offline.functions import handlers_for
-    from tools.offline.stack import OfflineStack
-    from tools.offline.template import load_template
+    from companion.chains import execution_input, load_chain  # noqa: PLC0415
+    from tools.offline import report  # noqa: PLC0415
+    from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
+    from tools.offline.cli import memory_of, offline_environment  # noqa: PLC0415
+    from tools.offline.functions import handlers_for  # noqa: PLC0415
+    from tools.offline.stack import OfflineStack  # noqa: PLC0415
+    from tools.offline.template import load_template  # noqa: PLC0415
 
     template = load_template(ROOT / "template.yaml")
     chain_input = {"n": 1, "document": "lorem ipsum " * (60 * 1024 // 12)} if offload else {"n": 1}
@@ -87,9 +88,8 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))  # the dev-only tools/ package, as the other benchmarks do
     sys.stdout.write(f"Per {EXECUTIONS:,} executions of a 3-step chain on the Standard machine (tokens excluded)\n")
-    sys.stdout.write(
-        f"{'path':<9}{'transitions':>13}{'Lambda calls':>14}{'Step Functions':>16}{'Lambda':>10}{'S3':>9}{'total':>10}\n"
-    )
+    header = f"{'path':<9}{'transitions':>13}{'Lambda calls':>14}{'Step Functions':>16}{'Lambda':>10}{'S3':>9}"
+    sys.stdout.write(f"{header}{'total':>10}\n")
     for offload in (False, True):
         figures = _measure(offload)
         total = figures["step_functions"] + figures["lambda"] + figures["s3"]
