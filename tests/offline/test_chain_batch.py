@@ -168,3 +168,46 @@ def test_a_missing_prompt_set_and_an_unknown_chain_are_named_errors(template: Te
         assert (unknown.status, unknown.error) == ("FAILED", "UnknownChainError")
         outside = run_batch(stack, {"chain": "outline-draft-critique", "prompt_set": "offload/x.jsonl"}, "c")
         assert (outside.status, outside.error) == ("FAILED", "S3LocationError")
+
+
+# ---------------------------------------------------------------- every example chain, from both event sources
+
+EXAMPLE_ANSWERS = {
+    **ANSWERS,
+    "distinct ideas": {"items": [{"title": "Cache", "why": "cheaper"}, {"title": "Batch", "why": "faster"}]},
+}
+EXAMPLE_INPUTS = {
+    "outline-draft-critique": {"topic": "SFN", "audience": "developers"},
+    "parallel-perspectives": {"question": "Adopt chains?"},
+    "map-over-items": {"goal": "cut Bedrock costs"},
+}
+API_EVENT = ROOT / "events" / "api" / "start_chain.json"
+
+
+@pytest.mark.parametrize("chain", sorted(EXAMPLE_INPUTS))
+def test_every_example_chain_runs_from_the_api_event(template: Template, chain: str) -> None:
+    for stack in open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)):
+        # Given the sample API Gateway event (POST /chains) naming this chain, without an Idempotency-Key
+        event = json.loads(API_EVENT.read_text())
+        event["body"] = json.dumps({"chain": chain, "variables": EXAMPLE_INPUTS[chain]})
+        event["headers"].pop("Idempotency-Key", None)
+        event["multiValueHeaders"].pop("Idempotency-Key", None)
+        # When the real ChainApiFunction handles it, then the execution it started runs to its end
+        answer = stack.functions["ChainApiFunction"](event, None)
+        assert answer["statusCode"] == 202, answer["body"]
+        result = stack.wait(json.loads(answer["body"])["executionArn"], timeout=60)
+        assert result.status == "SUCCEEDED", result.cause
+        assert result.output["chain"] == chain
+        assert result.output["usage"]["output_tokens"] > 0
+
+
+@pytest.mark.parametrize("chain", sorted(EXAMPLE_INPUTS))
+def test_every_example_chain_runs_from_the_schedule_event(template: Template, bucket: str, chain: str) -> None:
+    for stack in open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)):
+        # Given the schedule's input with this chain over a two-line prompt set
+        batch_input = {**scheduled_input(template), "chain": chain}
+        put_prompt_set(bucket, batch_input["prompt_set"], [EXAMPLE_INPUTS[chain]] * 2)
+        # When the batch runs, then both chains succeed
+        result = run_batch(stack, batch_input)
+        assert result.status == "SUCCEEDED", result.cause
+        assert (result.output["items"]["total"], result.output["items"]["succeeded"]) == (2, 2)

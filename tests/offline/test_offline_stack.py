@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,12 @@ def test_stop_execution_through_boto3_aborts_a_running_execution(template: Templ
     with mock_aws(), OfflineStack(template, time_scale=1.0) as stack:
         arn = stack.engine.start(stack.engine.create_machine("Waiting", waiting), {})
         client = boto3.client("stepfunctions", region_name="us-east-1")
+        # Stop it while it waits (a stop racing the start could land before the execution's first events)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            event["type"] == "WaitStateEntered" for event in client.get_execution_history(executionArn=arn)["events"]
+        ):
+            time.sleep(0.01)
 
         client.stop_execution(executionArn=arn, error="Operator.Stop", cause="stopped by the test")
         result = stack.wait(arn, timeout=10)

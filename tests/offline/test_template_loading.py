@@ -29,6 +29,12 @@ def test_project_template_yields_its_functions_with_resolved_environment() -> No
         "ResolveOutputFunction",
         "PostprocessResultFunction",
         "ChainApiFunction",
+        "PrepareBatchFunction",
+        "SummarizeBatchFunction",
+        "ValidateDatasetFunction",
+        "PrepareEvaluationFunction",
+        "ScoreEvaluationFunction",
+        "FineTuneApiFunction",
     }
     preprocess = template.functions["PreprocessPromptFunction"]
     assert preprocess.code_uri == ROOT / "functions" / "preprocess_prompt"
@@ -46,7 +52,13 @@ def test_project_template_yields_its_functions_with_resolved_environment() -> No
     # And the budget parameter's default reaches the functions as text
     assert preprocess.environment["PAYLOAD_BUDGET_BYTES"] == "229376"
     assert template.functions["ResolveOutputFunction"].environment["RESULT_BUDGET_BYTES"] == "229376"
-    assert set(template.state_machines) == {"PromptChainStateMachine", "PromptChainExpressStateMachine"}
+    assert set(template.state_machines) == {
+        "PromptChainStateMachine",
+        "PromptChainExpressStateMachine",
+        "ChainBatchStateMachine",
+        "FineTuningEvaluationStateMachine",
+        "FineTuningStateMachine",
+    }
     # And the chain API function gets both machines' ARNs
     chain_api = template.functions["ChainApiFunction"].environment
     assert ":stateMachine:" in chain_api["STANDARD_STATE_MACHINE_ARN"]

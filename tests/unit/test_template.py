@@ -29,8 +29,17 @@ FUNCTIONS = {
     "ResolveOutputFunction": "functions/resolve_output/",
     "PostprocessResultFunction": "functions/postprocess_result/",
 }
-# Not a step of the chain machines (absent from their DefinitionSubstitutions): the HTTP API in front of them.
-API_FUNCTIONS = {"ChainApiFunction": "functions/chain_api/"}
+# Not steps of the chain machines (absent from their DefinitionSubstitutions): the HTTP APIs, the batch machine's
+# and the fine-tuning machine's functions.
+OTHER_FUNCTIONS = {
+    "ChainApiFunction": "functions/chain_api/",
+    "PrepareBatchFunction": "functions/prepare_batch/",
+    "SummarizeBatchFunction": "functions/summarize_batch/",
+    "ValidateDatasetFunction": "functions/validate_dataset/",
+    "PrepareEvaluationFunction": "functions/prepare_evaluation/",
+    "ScoreEvaluationFunction": "functions/score_evaluation/",
+    "FineTuneApiFunction": "functions/fine_tune_api/",
+}
 BUCKET_ARN = "arn:${AWS::Partition}:s3:::${PayloadBucket}"
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -243,7 +252,7 @@ def test_every_function_logs_to_its_own_log_group_with_retention(transformed: di
     # Given the functions of the deployed stack
     resources = transformed["Resources"]
     functions = _of_type(resources, "AWS::Lambda::Function")
-    assert set(functions) == set(FUNCTIONS) | set(API_FUNCTIONS)
+    assert set(functions) == set(FUNCTIONS) | set(OTHER_FUNCTIONS)
 
     # When following each function's LoggingConfig to its log group
     log_groups = {name: fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for name, fn in functions.items()}
@@ -294,7 +303,7 @@ def test_functions_run_python313_on_arm64_with_the_runtime_layer(
 
 def test_function_code_and_layer_sources_are_where_sam_build_expects_them(resources: dict[str, Any]) -> None:
     # Given the functions and the layer in the template
-    for name, code_uri in {**FUNCTIONS, **API_FUNCTIONS}.items():
+    for name, code_uri in {**FUNCTIONS, **OTHER_FUNCTIONS}.items():
         # Then each function builds from its own directory and exposes app.lambda_handler
         assert resources[name]["Properties"]["CodeUri"] == code_uri
         assert resources[name]["Properties"]["Handler"] == "app.lambda_handler"
@@ -384,6 +393,123 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
     assert offenders == []
 
 
+# Resource wildcards a statement may use, each with the reason it cannot be narrower. Anything else with "*" fails.
+JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
+    # Object keys are chosen at run time (execution and step names); the prefix is the boundary.
+    (
+        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|prompt-sets"
+        r"|batches/results|batches/summaries|fine-tuning/[a-z/-]+)/\*$",
+        "objects under one project prefix",
+    ),
+    # Execution names are chosen per request or per map run; the state machine is fixed.
+    (
+        r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{[A-Za-z]+\}:\*$",
+        "executions of one machine",
+    ),
+    (
+        r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:"
+        r"\$\{AWS::StackName\}-[A-Za-z]+/\*$",
+        "Distributed Map child executions of one named machine",
+    ),
+    # The seed's fine-tuning examples: job and custom-model names are derived per execution.
+    (
+        r"^arn:\$\{AWS::Partition\}:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+        r"(custom-model|model-customization-job|provisioned-model)/\*$",
+        "Bedrock resources created per execution",
+    ),
+]
+# Actions AWS documents with Resource "*" only (no resource-level permissions).
+RESOURCE_STAR_ACTIONS = {
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+}  # fmt: skip
+PROFILE_MODEL = re.compile(r"^arn:\$\{AWS::Partition\}:bedrock:\*::foundation-model/[a-z0-9.:-]+$")
+
+
+def _unjustified_wildcards(owner: str, statement: dict[str, Any]) -> list[str]:
+    problems = []
+    resources = _as_list(statement.get("Resource", []))
+    # !If [condition, a, b]: either branch may be deployed, so both must pass
+    while any(isinstance(r, dict) and "Fn::If" in r for r in resources):
+        resources = [b for r in resources for b in (r["Fn::If"][1:] if isinstance(r, dict) and "Fn::If" in r else [r])]
+    for resource in resources:
+        sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+        # !Sub [text, {variables}]: the text decides where a wildcard stands; the variables name one resource each
+        text = str(sub[0]) if isinstance(sub, list) else _arn_text(resource)
+        if "*" not in text:
+            continue
+        if text == "*":
+            extra = set(_as_list(statement["Action"])) - RESOURCE_STAR_ACTIONS
+            if extra:
+                problems.append(f"{owner}: {sorted(extra)} on '*'")
+        elif PROFILE_MODEL.match(text):
+            # A foundation model in any destination region of a profile, and only through one of the profiles
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            if "bedrock:InferenceProfileArn" not in condition:
+                problems.append(f"{owner}: {text} without a bedrock:InferenceProfileArn condition")
+        elif not any(re.match(pattern, text) for pattern, _ in JUSTIFIED_RESOURCE_WILDCARDS):
+            problems.append(f"{owner}: {text}")
+    return problems
+
+
+def test_no_iam_allow_statement_uses_an_unjustified_resource_wildcard(transformed: dict[str, Any]) -> None:
+    # Given every Allow statement of the transformed stack (SAM-generated and hand-written roles, policies)
+    statements = [(o, s) for o, s in _all_policy_statements(transformed) if s["Effect"] == "Allow"]
+    # Then none uses NotResource, and every resource wildcard is one the seed's examples or AWS's docs justify
+    assert [owner for owner, statement in statements if "NotResource" in statement] == []
+    problems = [problem for owner, statement in statements for problem in _unjustified_wildcards(owner, statement)]
+    assert problems == []
+
+
+def test_the_wildcard_check_catches_what_it_must() -> None:
+    # Given statements a careless change could add
+    bad = [
+        {"Action": "s3:GetObject", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${PayloadBucket}/*"}},
+        {"Action": "bedrock:InvokeModel", "Resource": "*"},
+        {
+            "Action": "bedrock:InvokeModel",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/x"},
+        },
+        {"Action": "states:StartExecution", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:states:*:*:stateMachine:*"}},
+    ]
+    # Then each is reported
+    assert [len(_unjustified_wildcards("T", statement)) for statement in bad] == [1, 1, 1, 1]
+
+
+def _packaged_chain_model_ids() -> set[str]:
+    from companion.chains import load_chain
+
+    library = ROOT / "layers" / "runtime" / "companion" / "chain_library"
+    return {model for path in library.glob("*.json") for model in load_chain(path).model_ids()}
+
+
+def test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    # Given the model ids of every packaged chain, and the chain role's InvokeModel grants with the default parameters
+    profile_ids = {m for m in _packaged_chain_model_ids() if re.match(r"^(us|eu|apac|global)\.", m)}
+    plain_ids = _packaged_chain_model_ids() - profile_ids
+    statements = [
+        s for s in _role_statements(transformed, "PromptChainRole") if "bedrock:InvokeModel" in _as_list(s["Action"])
+    ]
+    texts = {_arn_text(r) for s in statements for r in _as_list(s["Resource"]) if not isinstance(r["Fn::Sub"], list)}
+    prefix = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/"
+    # Then each inference profile is granted in the stack's region, with its foundation model in any region
+    assert {t.removeprefix(prefix) for t in texts if t.startswith(prefix)} == profile_ids
+    destination = "arn:${AWS::Partition}:bedrock:*::foundation-model/"
+    assert {t.removeprefix(destination) for t in texts if t.startswith(destination)} == {
+        m.split(".", 1)[1] for m in profile_ids
+    }
+    # And only through those profiles
+    [conditioned] = [s for s in statements if "Condition" in s]
+    allowed = {_arn_text(a) for a in conditioned["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]}
+    assert allowed == {prefix + m for m in profile_ids}
+    # And plain foundation-model ids are among the AllowedModelIds defaults (the first four are granted)
+    defaults = template["Parameters"]["AllowedModelIds"]["Default"].split(",")[:4]
+    assert plain_ids <= set(defaults)
+
+
 def test_preprocess_prompt_may_only_write_offloaded_requests(transformed: dict[str, Any]) -> None:
     # Given the S3 permissions of the pre-processing function
     grants = _s3_grants(transformed, "PreprocessPromptFunction")
@@ -423,7 +549,7 @@ def test_outputs_expose_every_function_arn_the_layer_and_the_bucket(template: di
     outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
 
     # Then tests and callers can find every function, the layer version and the bucket
-    for function_name in {**FUNCTIONS, **API_FUNCTIONS}:
+    for function_name in {**FUNCTIONS, **OTHER_FUNCTIONS}:
         assert outputs[f"{function_name}Arn"] == {"Fn::GetAtt": [function_name, "Arn"]}
     assert outputs["CompanionRuntimeLayerArn"] == {"Ref": "CompanionRuntimeLayer"}
     assert outputs["PayloadBucketName"] == {"Ref": "PayloadBucket"}
@@ -503,10 +629,12 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
     # And Bedrock may read offloaded requests and write responses with its permissions, nothing else in S3
     assert [_arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
     assert [_arn_text(r) for r in grants.pop("s3:PutObject")] == [f"{BUCKET_ARN}/offload/responses/*"]
-    # And it may invoke foundation models of this region picked from AllowedModelIds, and no other model
+    # And it may invoke foundation models of this region picked from AllowedModelIds (the packaged chains'
+    # inference profiles are checked by test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else)
     models = grants.pop("bedrock:InvokeModel")
-    assert len(models) == 4
-    for index, resource in enumerate(models):
+    slots = [resource for resource in models if isinstance(resource.get("Fn::Sub"), list)]
+    assert len(slots) == 4
+    for index, resource in enumerate(slots):
         template_text, variables = resource["Fn::Sub"]
         assert template_text == FOUNDATION_MODEL_ARN
         selected = variables["ModelId"]["Fn::Select"]

@@ -303,6 +303,39 @@ def _task_failure(service: Any, env: Any, error: str, cause: str) -> Any:
     )
 
 
+class _JobPoller:
+    """The ``.sync`` resolver of a customization job: polls it, and stops it when the execution is stopped."""
+
+    def __init__(self, job_arn: str, state_name: str, attempt: int) -> None:
+        self.job_arn = job_arn
+        self._state_name = state_name
+        self._attempt = attempt
+
+    def __call__(self) -> Any:
+        job = _require_backend().control_plane(
+            "GetModelCustomizationJob",
+            {"JobIdentifier": self.job_arn},
+            state_name=self._state_name,
+            attempt=self._attempt,
+        )
+        status = job.get("Status")
+        if status == "Completed":
+            return job
+        if status in _TERMINAL_JOB_FAILURES:
+            raise SyncJobFailedError(json.dumps(job, default=str))
+        return None
+
+    def stop(self) -> None:
+        """``StopModelCustomizationJob``; a job that already ended cannot be stopped, which is fine here."""
+        with contextlib.suppress(BedrockServiceError):
+            _require_backend().control_plane(
+                "StopModelCustomizationJob",
+                {"JobIdentifier": self.job_arn},
+                state_name=self._state_name,
+                attempt=self._attempt,
+            )
+
+
 def _build_service_classes() -> tuple[type, type]:
     """Define the two task services; done lazily because their bases live in moto's engine."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (  # noqa: PLC0415
@@ -369,21 +402,23 @@ def _build_service_classes() -> tuple[type, type]:
             state_credentials: Any,  # noqa: ARG002
         ) -> Callable[[], Any]:
             # The engine pushed the create call's result back on the stack before asking for the resolver.
-            job_arn = env.stack[-1]["JobArn"]
             state_name, attempt = state_name_and_attempt(env)
+            return _JobPoller(env.stack[-1]["JobArn"], state_name, attempt)
 
-            def resolve() -> Any:
-                job = _require_backend().control_plane(
-                    "GetModelCustomizationJob", {"JobIdentifier": job_arn}, state_name=state_name, attempt=attempt
-                )
-                status = job.get("Status")
-                if status == "Completed":
-                    return job
-                if status in _TERMINAL_JOB_FAILURES:
-                    raise SyncJobFailedError(json.dumps(job, default=str))
-                return None
-
-            return resolve
+        def _eval_sync(
+            self,
+            env: Any,
+            sync_resolver: Callable[[], Any] | None,
+            timeout_seconds: int | None,
+            callback_endpoint: Any,
+            heartbeat_endpoint: Any,
+        ) -> Any:
+            outcome = super()._eval_sync(env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+            # AWS: "If the execution is stopped, Step Functions stops the job" (Run a Job pattern). The engine only
+            # leaves its polling loop; stop the job the way Step Functions would.
+            if isinstance(sync_resolver, _JobPoller) and type(env.program_state()).__name__ == "ProgramStopped":
+                sync_resolver.stop()
+            return outcome
 
     class AwsSdkTaskService(StateTaskServiceAwsSdk):  # type: ignore[misc]
         """``aws-sdk:*``, with ``bedrock`` / ``bedrockruntime`` answered by the run's backend (PascalCase in and out)

@@ -53,6 +53,8 @@ class ValidateDatasetSettings(_Settings):
     # Reports and split outputs go here, under fine-tuning/; datasets are read from dataset_bucket (same by default).
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
     dataset_bucket: Annotated[str | None, Field(min_length=3, max_length=63)] = None
+    # Mirrors the function's read grant, so a dataset elsewhere is a named error rather than an AccessDenied.
+    dataset_prefix: str = "fine-tuning/datasets/"
 
 
 class FineTuningEvaluationSettings(_Settings):

@@ -11,11 +11,16 @@ from companion.s3uri import S3Location
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 # Streamed reads: large enough to keep request overhead low, small enough to bound a function's memory.
 STREAM_CHUNK_BYTES = 1024 * 1024
 # Bedrock answers are at most a few MiB; anything far larger is not an answer and must not exhaust the function.
 MAX_OBJECT_BYTES = 64 * 1024 * 1024
+# Line uploads (fine-tuning splits): S3 refuses multipart parts below 5 MiB, except the last one.
+MIN_PART_BYTES = 5 * 1024 * 1024
+LINE_UPLOAD_PART_BYTES = 8 * 1024 * 1024
+_JSONL = "application/jsonl"
 
 
 @cache
@@ -84,23 +89,6 @@ class S3ObjectStore:
         finally:
             body.close()
 
-    def iter_lines(self, location: S3Location) -> Iterator[bytes]:
-        """Stream the object at ``location`` line by line (``\\n``, ``\\r\\n``; line ends removed).
-
-        Raises
-        ------
-        OffloadedObjectNotFoundError
-            No object at ``location`` (raised on the first iteration).
-        """
-        rest = b""
-        for chunk in self.iter_chunks(location):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                yield line.removesuffix(b"\r")
-        if rest:
-            yield rest.removesuffix(b"\r")
-
     def _read(self, location: S3Location) -> bytes:
         response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
         size = int(response.get("ContentLength", 0))
@@ -109,3 +97,104 @@ class S3ObjectStore:
             raise PayloadTooLargeError(f"{location.uri} is {size} bytes; the limit is {MAX_OBJECT_BYTES}")
         data: bytes = response["Body"].read()
         return data
+
+    def object_size(self, location: S3Location) -> int:
+        """The size in bytes of the object at ``location``, from a HEAD request (nothing is read).
+
+        Raises
+        ------
+        OffloadedObjectNotFoundError
+            No object at ``location``.
+        """
+        try:
+            head = self._client.head_object(Bucket=location.bucket, Key=location.key)
+        except self._client.exceptions.ClientError as exc:
+            # HEAD has no error body: a missing key is a bare 404, never NoSuchKey.
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
+            raise
+        return int(head["ContentLength"])
+
+    def open_line_upload(self, location: S3Location, *, part_bytes: int = LINE_UPLOAD_PART_BYTES) -> S3LineUpload:
+        """Start writing a JSONL object at ``location`` line by line; see :class:`S3LineUpload`."""
+        return S3LineUpload(self._client, location, part_bytes=part_bytes)
+
+
+class S3LineUpload:
+    """A JSONL object written one line at a time, in bounded memory, that appears at its location only on commit.
+
+    A multipart upload rather than a temporary file in /tmp: /tmp is 512 MB by default and shared with everything
+    else the function does, while parts go to S3 as they fill, so memory stays at about one part whatever the
+    dataset's size. And S3 shows nothing at the key until the upload is completed: an aborted upload (an unusable
+    dataset, or an error mid-stream) leaves neither a half-written object nor a stale one overwritten. Output that
+    fits in one part is written with a single PutObject on commit.
+    """
+
+    def __init__(self, client: S3Client, location: S3Location, *, part_bytes: int = LINE_UPLOAD_PART_BYTES) -> None:
+        if part_bytes < MIN_PART_BYTES:
+            raise ValueError(f"part_bytes must be at least {MIN_PART_BYTES} (S3's minimum part size)")
+        self._client = client
+        self._location = location
+        self._part_bytes = part_bytes
+        self._buffer = bytearray()
+        self._parts: list[CompletedPartTypeDef] = []
+        self._upload_id: str | None = None
+        self._finished = False
+
+    def write(self, line: bytes) -> None:
+        """Append ``line`` and a ``\\n``; uploads a part whenever the buffer holds ``part_bytes``."""
+        if self._finished:
+            raise RuntimeError(f"the upload to {self._location.uri} is already committed or aborted")
+        self._buffer += line
+        self._buffer += b"\n"
+        if len(self._buffer) >= self._part_bytes:
+            self._upload_part()
+
+    def commit(self) -> None:
+        """Make the object visible with everything written so far."""
+        if self._finished:
+            raise RuntimeError(f"the upload to {self._location.uri} is already committed or aborted")
+        bucket, key = self._location.bucket, self._location.key
+        if self._upload_id is None:
+            self._client.put_object(Bucket=bucket, Key=key, Body=bytes(self._buffer), ContentType=_JSONL)
+        else:
+            if self._buffer:
+                self._upload_part()
+            self._client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        self._finish()
+
+    def abort(self) -> None:
+        """Drop everything written; nothing appears at the location. Safe to call more than once."""
+        if self._finished:
+            return
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(
+                Bucket=self._location.bucket, Key=self._location.key, UploadId=self._upload_id
+            )
+        self._finish()
+
+    def _upload_part(self) -> None:
+        bucket, key = self._location.bucket, self._location.key
+        if self._upload_id is None:
+            # CRC32 named up front: S3 then checks every part, and the completion must list each part's checksum.
+            created = self._client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=_JSONL, ChecksumAlgorithm="CRC32"
+            )
+            self._upload_id = created["UploadId"]
+        number = len(self._parts) + 1
+        uploaded = self._client.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+            ChecksumAlgorithm="CRC32",
+        )
+        self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"], "ChecksumCRC32": uploaded["ChecksumCRC32"]})
+        self._buffer.clear()
+
+    def _finish(self) -> None:
+        self._buffer = bytearray()
+        self._finished = True

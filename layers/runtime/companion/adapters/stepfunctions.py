@@ -1,12 +1,12 @@
-"""Step Functions access for the chain API: start (Standard), run synchronously (Express) and describe executions."""
+"""Step Functions access for the APIs and tasks: start (Standard), run synchronously (Express), describe executions."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from companion.errors import ExecutionAlreadyExistsError, ExecutionNotFoundError
-from companion.tasks.chain_api import ExecutionRecord
+from companion.errors import ConfigurationError, ExecutionAlreadyExistsError, ExecutionNotFoundError
+from companion.tasks.executions import ExecutionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -27,9 +27,10 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 class StepFunctionsMachines:
-    """The :class:`~companion.tasks.chain_api.StateMachines` port over boto3. ``client`` is injectable for tests."""
+    """The :class:`~companion.tasks.chain_api.StateMachines` port over boto3 (and, without an Express machine, the
+    :class:`~companion.tasks.executions.StandardMachine` port). ``client`` is injectable for tests."""
 
-    def __init__(self, standard_arn: str, express_arn: str, client: SFNClient | None = None) -> None:
+    def __init__(self, standard_arn: str, express_arn: str | None = None, client: SFNClient | None = None) -> None:
         self._standard_arn = standard_arn
         self._express_arn = express_arn
         self._given_client = client
@@ -54,7 +55,15 @@ class StepFunctionsMachines:
         return response["executionArn"]
 
     def start_sync_execution(self, name: str, document: str) -> ExecutionRecord:
-        """Run ``name`` on the Express machine and return how it ended."""
+        """Run ``name`` on the Express machine and return how it ended.
+
+        Raises
+        ------
+        ConfigurationError
+            This adapter was built without an Express machine.
+        """
+        if self._express_arn is None:
+            raise ConfigurationError("no Express state machine is configured for synchronous runs")
         response = self._client.start_sync_execution(stateMachineArn=self._express_arn, name=name, input=document)
         return _record(response, name)
 
@@ -69,8 +78,30 @@ class StepFunctionsMachines:
         try:
             response = self._client.describe_execution(executionArn=execution_arn(self._standard_arn, name))
         except self._client.exceptions.ExecutionDoesNotExist as exc:
-            raise ExecutionNotFoundError(f"no chain execution with id {name!r}") from exc
+            raise ExecutionNotFoundError(f"no execution with id {name!r}") from exc
         return _record(response, name)
+
+
+class StepFunctionsExecutions:
+    """Executions of any state machine by ARN: what a task needs to read the result of a nested execution."""
+
+    def __init__(self, client: SFNClient | None = None) -> None:
+        self._given_client = client
+
+    def describe(self, arn: str) -> ExecutionRecord:
+        """Describe the execution ``arn``.
+
+        Raises
+        ------
+        ExecutionNotFoundError
+            No such execution.
+        """
+        client = self._given_client or default_client()
+        try:
+            response = client.describe_execution(executionArn=arn)
+        except client.exceptions.ExecutionDoesNotExist as exc:
+            raise ExecutionNotFoundError(f"no execution {arn}") from exc
+        return _record(response, arn.rpartition(":")[2])
 
 
 def _record(response: Any, name: str) -> ExecutionRecord:

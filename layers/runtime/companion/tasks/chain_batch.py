@@ -27,6 +27,7 @@ from companion.errors import (
     PromptSetInvalidError,
     PromptSetNotFoundError,
 )
+from companion.lines import OversizedLine, split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
 from companion.tasks.chain_api import packaged_chain
@@ -47,10 +48,6 @@ BatchStatus = Literal["SUCCEEDED", "FAILED"]
 
 class BatchStore(Protocol):
     """The port to the payload bucket (adapter: ``companion.adapters.s3.S3ObjectStore``)."""
-
-    def iter_lines(self, location: S3Location) -> Iterator[bytes]:
-        """The object's lines, streamed. Raises OffloadedObjectNotFoundError when it does not exist."""
-        ...
 
     def iter_chunks(self, location: S3Location) -> Iterator[bytes]:
         """The object's bytes in chunks, streamed. Raises OffloadedObjectNotFoundError."""
@@ -134,10 +131,13 @@ def _count_prompt_lines(store: BatchStore, location: S3Location) -> int:
     problems: list[str] = []
     bad_lines = 0
     try:
-        for number, line in enumerate(store.iter_lines(location), start=1):
-            if not line.strip():
+        for number, line in enumerate(split_lines(store.iter_chunks(location), STATE_PAYLOAD_LIMIT_BYTES), start=1):
+            if isinstance(line, OversizedLine):
+                problem: str | None = f"{line.size} bytes: no execution input can hold it"
+            elif not line.strip():
                 continue
-            problem = _line_problem(line)
+            else:
+                problem = _line_problem(line)
             if problem is None:
                 items += 1
                 continue
@@ -149,7 +149,7 @@ def _count_prompt_lines(store: BatchStore, location: S3Location) -> int:
     if bad_lines:
         more = f" (and {bad_lines - len(problems)} more)" if bad_lines > len(problems) else ""
         raise PromptSetInvalidError(
-            f"{location.uri}: {bad_lines} line(s) are not JSON objects{more}: " + "; ".join(problems)
+            f"{location.uri}: {bad_lines} line(s) are not usable JSON objects{more}: " + "; ".join(problems)
         )
     if items == 0:
         raise PromptSetInvalidError(f"{location.uri}: the prompt set has no lines; one JSON object per line expected")
@@ -158,7 +158,7 @@ def _count_prompt_lines(store: BatchStore, location: S3Location) -> int:
 
 def _line_problem(line: bytes) -> str | None:
     try:
-        value = json.loads(line)
+        value = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return "not UTF-8 text"
     except json.JSONDecodeError as exc:

@@ -1,0 +1,66 @@
+"""Fine-tune API: ``POST /fine-tunes`` starts a fine-tuning run, ``GET /fine-tunes/{id}`` reads it (REST proxy)."""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from companion.adapters.stepfunctions import StepFunctionsMachines
+from companion.errors import (
+    ExecutionNotFoundError,
+    IdempotencyConflictError,
+    InputValidationError,
+    PayloadTooLargeError,
+)
+from companion.observability import logger
+from companion.settings import FineTuneApiSettings, load_settings
+from companion.tasks.fine_tune_api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
+
+app = APIGatewayRestResolver()
+
+
+@cache
+def _settings() -> FineTuneApiSettings:
+    return load_settings(FineTuneApiSettings)
+
+
+@cache
+def machine() -> StepFunctionsMachines:
+    return StepFunctionsMachines(_settings().fine_tuning_state_machine_arn)
+
+
+@app.post("/fine-tunes")
+def start() -> Response[dict[str, Any]]:
+    request = parse_fine_tune_request(app.current_event.body, bucket=_settings().offload_bucket)
+    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive in Powertools v3
+    execution = start_fine_tune(request, machine(), idempotency_key=key)
+    logger.info("fine-tuning started", execution_id=execution.execution_id)
+    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, execution.body())
+
+
+@app.get("/fine-tunes/<execution_id>")
+def describe(execution_id: str) -> dict[str, Any]:
+    return describe_fine_tune(execution_id, machine()).body()
+
+
+_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
+    InputValidationError: HTTPStatus.BAD_REQUEST,
+    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+}
+
+
+@app.exception_handler(list(_STATUS_OF_ERROR))  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def client_error(error: Exception) -> Response[dict[str, Any]]:
+    body = {"error": type(error).__name__, "message": str(error)}
+    return Response(_STATUS_OF_ERROR[type(error)], content_types.APPLICATION_JSON, body)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,40 @@
+"""Fine-tuning dataset rules: which record format and limits each base model has, and a streaming validator.
+
+Pure domain code (no boto3): the task module gives it lines from an adapter and sinks to write a split to.
+"""
+
+from companion.finetune.catalog import (
+    CustomizationType,
+    DatasetLimits,
+    DatasetRules,
+    RecordFormat,
+    dataset_rules,
+    find_base_model,
+)
+from companion.finetune.hyperparameters import validate_hyperparameters
+from companion.finetune.validator import (
+    DatasetReport,
+    DatasetRole,
+    LineSink,
+    Split,
+    Totals,
+    goes_to_validation,
+    validate_lines,
+)
+
+__all__ = [
+    "CustomizationType",
+    "DatasetLimits",
+    "DatasetReport",
+    "DatasetRole",
+    "DatasetRules",
+    "LineSink",
+    "RecordFormat",
+    "Split",
+    "Totals",
+    "dataset_rules",
+    "find_base_model",
+    "goes_to_validation",
+    "validate_hyperparameters",
+    "validate_lines",
+]

@@ -1,0 +1,147 @@
+"""Starting and reading fine-tuning runs over HTTP: the domain behind ``POST /fine-tunes`` and ``GET /fine-tunes/{id}``.
+
+A request becomes the input of the fine-tuning state machine (``statemachines/fine_tuning.asl.json``) unchanged but
+validated: datasets must lie in the payload bucket under ``fine-tuning/datasets/`` (the only place the Bedrock service
+role may read), Provisioned Throughput needs an explicit ``opt_in: true``. With an ``Idempotency-Key`` the execution
+name is the key's SHA-256 (``companion.tasks.executions``): a retried request returns the run the first one started,
+and since the customization job's ``ClientRequestToken`` derives from the execution name, never a second job.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from companion.errors import InputValidationError, PayloadTooLargeError, S3LocationError
+from companion.s3uri import parse_s3_uri
+from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
+from companion.tasks.common import json_bytes
+from companion.tasks.executions import (
+    ExecutionView,
+    StandardMachine,
+    describe_by_id,
+    execution_name,
+    read_json_object,
+    start_idempotently,
+    validation_problems,
+)
+from companion.tasks.fine_tune_evaluation import EvaluationRequest
+from companion.tasks.validate_dataset import HyperparameterValue, SplitOptions
+
+MAX_BODY_BYTES = 64 * 1024
+DATASET_PREFIX = "fine-tuning/datasets/"
+MAX_MODEL_UNITS = 10
+"""A ceiling against typos: each model unit is billed by the hour."""
+
+HyperparameterName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+
+
+class ProvisionedThroughputRequest(BaseModel):
+    """Provisioned Throughput for the custom model: hourly cost, so only with ``opt_in: true``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    opt_in: bool
+    model_units: Annotated[int, Field(ge=1, le=MAX_MODEL_UNITS)] = 1
+
+
+class StartFineTuneRequest(BaseModel):
+    """The body of ``POST /fine-tunes``; also the fine-tuning state machine's input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customization_type: Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING"] = "FINE_TUNING"
+    training_data_s3_uri: str
+    validation_data_s3_uri: str | None = None
+    hyperparameters: Annotated[dict[HyperparameterName, HyperparameterValue], Field(max_length=32)] = Field(
+        default_factory=dict, description="Checked against the base model's ranges by the dataset validator."
+    )
+    split: SplitOptions | None = None
+    max_reported_errors: Annotated[int, Field(ge=1, le=1000)] | None = None
+    evaluation: EvaluationRequest | None = None
+    provisioned_throughput: ProvisionedThroughputRequest | None = None
+
+    def execution_input(self) -> dict[str, Any]:
+        """The state machine's input: every field that was given (absent optional fields stay absent)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def parse_fine_tune_request(body: str | bytes | None, *, bucket: str) -> StartFineTuneRequest:
+    """Read and validate a ``POST /fine-tunes`` body.
+
+    Raises
+    ------
+    PayloadTooLargeError
+        The body exceeds ``MAX_BODY_BYTES``.
+    InputValidationError
+        Not a JSON object, a field that breaks :class:`StartFineTuneRequest`, a dataset outside
+        ``s3://<bucket>/fine-tuning/datasets/``, or both ``validation_data_s3_uri`` and ``split``.
+    """
+    data = read_json_object(
+        body, max_bytes=MAX_BODY_BYTES, shape="{training_data_s3_uri, hyperparameters, evaluation, ...}"
+    )
+    try:
+        request = StartFineTuneRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InputValidationError("; ".join(validation_problems(exc))) from exc
+    problems: list[str] = []
+    for field in ("training_data_s3_uri", "validation_data_s3_uri"):
+        value = getattr(request, field)
+        if value is None:
+            continue
+        try:
+            parse_s3_uri(value, where=field, bucket=bucket, prefix=DATASET_PREFIX)
+        except S3LocationError as exc:
+            problems.append(str(exc))
+    if request.validation_data_s3_uri is not None and request.split is not None:
+        problems.append("split: give validation_data_s3_uri or split, not both")
+    if problems:
+        raise InputValidationError("; ".join(problems))
+    return request
+
+
+def start_fine_tune(
+    request: StartFineTuneRequest, machine: StandardMachine, idempotency_key: str | None = None
+) -> ExecutionView:
+    """Start a fine-tuning run (or find the one an identical earlier request started).
+
+    Raises
+    ------
+    InputValidationError
+        A malformed Idempotency-Key.
+    PayloadTooLargeError
+        The execution input exceeds Step Functions' 256 KiB.
+    IdempotencyConflictError
+        The key was used before with a different request.
+    """
+    document = json_bytes(request.execution_input(), where="execution input")
+    if len(document) > STATE_PAYLOAD_LIMIT_BYTES:
+        raise PayloadTooLargeError(
+            f"the execution input is {len(document)} bytes; Step Functions accepts {STATE_PAYLOAD_LIMIT_BYTES}"
+        )
+    name = execution_name(idempotency_key)
+    arn = start_idempotently(machine, name, document.decode("utf-8"))
+    return ExecutionView(execution_id=name, execution_arn=arn, status="RUNNING")
+
+
+def describe_fine_tune(execution_id: str, machine: StandardMachine) -> ExecutionView:
+    """Status of a run; its summary (``output``) once it succeeded, ``error`` and ``cause`` once it failed.
+
+    Raises
+    ------
+    ExecutionNotFoundError
+        No run has this id.
+    """
+    return describe_by_id(execution_id, machine)
+
+
+__all__ = [
+    "DATASET_PREFIX",
+    "MAX_BODY_BYTES",
+    "ProvisionedThroughputRequest",
+    "StartFineTuneRequest",
+    "describe_fine_tune",
+    "parse_fine_tune_request",
+    "start_fine_tune",
+]
