@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--mock-config", metavar="FILE", help="AWS mock-config file (Step Functions Local format)")
     run.add_argument("--test-case", metavar="NAME", help="the mock-config test case to apply (with --mock-config)")
+    run.add_argument(
+        "--s3-dir",
+        metavar="DIR",
+        type=Path,
+        help="upload every file under DIR into the template's bucket before the run, its path below DIR as the key "
+        "(e.g. events/s3: the sample prompt set and fine-tuning datasets)",
+    )
     _add_json_answers(run)
     run.add_argument("--trace", action="store_true", help="also print a per-state trace (TestState vocabulary)")
     run.add_argument("--json", action="store_true", help="print one JSON object {status, output, error, cause} only")
@@ -319,17 +326,47 @@ def _lookup(kind: str, table: Mapping[str, Any], logical_id: str, template: str)
 
 
 def create_buckets(template: Any) -> None:
-    """Create the template's buckets in moto's S3 (call inside ``mock_aws``)."""
+    """Create the template's buckets in moto's S3 and its SNS topics in moto's SNS (call inside ``mock_aws``)."""
     import boto3  # noqa: PLC0415
 
     s3 = boto3.client("s3", region_name=REGION)
     for bucket in dict(getattr(template, "buckets", {}) or {}).values():
         s3.create_bucket(Bucket=bucket)
+    topics = dict(getattr(template, "topics", {}) or {})
+    if topics:
+        sns = boto3.client("sns", region_name=REGION)
+        for topic in topics.values():
+            sns.create_topic(Name=topic)
     # Handlers cache their boto3 clients across invocations; one built under an earlier mock must not be reused.
     with contextlib.suppress(ImportError):
         from companion.adapters.s3 import default_client  # noqa: PLC0415
 
         default_client.cache_clear()
+
+
+def seed_bucket(template: Any, folder: Path) -> int:
+    """Upload every file under ``folder`` into the template's bucket, its path below ``folder`` as the key (call
+    inside ``mock_aws``, after :func:`create_buckets`); the number of objects written.
+
+    Raises
+    ------
+    UsageError
+        ``folder`` is not a directory, or the template has no bucket or several (which one would be ambiguous).
+    """
+    import boto3  # noqa: PLC0415
+
+    buckets = dict(getattr(template, "buckets", {}) or {})
+    if len(buckets) != 1:
+        found = ", ".join(sorted(buckets)) or "none"
+        raise UsageError(f"--s3-dir needs a template with exactly one bucket (found: {found})")
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: --s3-dir must name a directory")
+    [bucket] = buckets.values()
+    s3 = boto3.client("s3", region_name=REGION)
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    for path in files:
+        s3.put_object(Bucket=bucket, Key=path.relative_to(folder).as_posix(), Body=path.read_bytes())
+    return len(files)
 
 
 def _bedrock_backend(args: argparse.Namespace) -> Any:
@@ -495,6 +532,8 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         raise UsageError("run: give a state machine LOGICAL_ID or --definition FILE (one of them)")
     if args.definition is None and (args.substitution or args.function):
         raise UsageError("--substitution/--function: only with --definition")
+    if args.definition is not None and args.s3_dir is not None:
+        raise UsageError("--s3-dir: only with a template's state machine (a bare definition has no bucket)")
     prices = report.load_prices(args.prices)
     template: Any = None
     machine: Any = None
@@ -553,6 +592,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                     # Every machine of the template exists, so nested states:startExecution tasks find theirs.
                     handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
                     with OfflineStack(template, functions=handlers, bedrock=bedrock, **options) as stack:
+                        if args.s3_dir is not None:
+                            seeded = seed_bucket(template, args.s3_dir)
+                            stderr.write(f"== {seeded} object(s) from {args.s3_dir} put in the emulated bucket\n")
                         result = stack.run(machine.logical_id, execution_input, timeout=args.timeout, on_event=progress)
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))

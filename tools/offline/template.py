@@ -39,6 +39,7 @@ FUNCTION_TYPES: Final = frozenset({"AWS::Serverless::Function", "AWS::Lambda::Fu
 STATE_MACHINE_TYPES: Final = frozenset({"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"})
 LAYER_TYPES: Final = frozenset({"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"})
 BUCKET_TYPE: Final = "AWS::S3::Bucket"
+TOPIC_TYPE: Final = "AWS::SNS::Topic"
 
 _PLACEHOLDER: Final = re.compile(r"\$\{([^}]*)\}")
 _SUB_VARIABLE: Final = re.compile(r"\$\{(!?)([^}]*)\}")
@@ -206,6 +207,8 @@ class Template:
     state_machines: Mapping[str, StateMachineSpec]
     buckets: Mapping[str, str]
     apis: list[ApiRoute]
+    topics: Mapping[str, str] = field(default_factory=dict)
+    """Logical id -> name of each SNS topic (created empty offline, so a state machine can publish to it)."""
 
 
 # ---------------------------------------------------------------- event inputs
@@ -684,6 +687,7 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
     functions: dict[str, FunctionSpec] = {}
     state_machines: dict[str, StateMachineSpec] = {}
     buckets: dict[str, str] = {}
+    topics: dict[str, str] = {}
     apis: list[ApiRoute] = []
     for logical_id, resource in resolver.resources.items():
         if not resolver.resource_exists(logical_id):
@@ -702,6 +706,8 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
             apis.extend(_routes(resolver, logical_id, "state_machine", properties))
         elif resource_type == BUCKET_TYPE:
             buckets[logical_id] = resolver.bucket_name(logical_id)
+        elif resource_type == TOPIC_TYPE:
+            topics[logical_id] = resolver.physical_name(logical_id)
     return Template(
         path=path,
         parameters=MappingProxyType(
@@ -711,6 +717,7 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
         state_machines=MappingProxyType(state_machines),
         buckets=MappingProxyType(buckets),
         apis=apis,
+        topics=MappingProxyType(topics),
     )
 
 
