@@ -172,6 +172,32 @@ def _fine_tuning(record_format: RecordFormat, limits: DatasetLimits) -> dict[Cus
 
 
 # The table. First match wins, so a more specific pattern must come before a broader one.
+def _titan_text(label: str, variant: str, context: str, *, single_record_batch: int) -> BaseModelSpec:
+    """Titan Text Express and Lite differ only in name and in the batch size above which records are capped at
+    2,048 tokens."""
+    large_batch = (single_record_batch, 2_048)
+    return BaseModelSpec(
+        name=f"Amazon Titan Text {label}",
+        id_pattern=rf"amazon\.titan-text-{variant}-v1\b",
+        example_id=f"amazon.titan-text-{variant}-v1:0:{context}",
+        customizations={
+            CustomizationType.FINE_TUNING: Customization(
+                RecordFormat.PROMPT_COMPLETION, _limits(record_tokens=4_096, large_batch_record_tokens=large_batch)
+            ),
+            CustomizationType.CONTINUED_PRE_TRAINING: Customization(
+                RecordFormat.PRE_TRAINING,
+                _limits(
+                    record_tokens=4_096,
+                    max_records=100_000,
+                    max_training_bytes=10_000_000_000,
+                    large_batch_record_tokens=large_batch,
+                ),
+            ),
+        },
+        hyperparameters=_TITAN_HYPERPARAMETERS,
+    )
+
+
 BASE_MODELS: tuple[BaseModelSpec, ...] = (
     BaseModelSpec(
         name="Amazon Nova Micro, Lite, Pro",
@@ -190,46 +216,8 @@ BASE_MODELS: tuple[BaseModelSpec, ...] = (
         },
         reserved_words=_NOVA_RESERVED_WORDS,
     ),
-    BaseModelSpec(
-        name="Amazon Titan Text Express",
-        id_pattern=r"amazon\.titan-text-express-v1\b",
-        example_id="amazon.titan-text-express-v1:0:8k",
-        customizations={
-            CustomizationType.FINE_TUNING: Customization(
-                RecordFormat.PROMPT_COMPLETION, _limits(record_tokens=4_096, large_batch_record_tokens=(1, 2_048))
-            ),
-            CustomizationType.CONTINUED_PRE_TRAINING: Customization(
-                RecordFormat.PRE_TRAINING,
-                _limits(
-                    record_tokens=4_096,
-                    max_records=100_000,
-                    max_training_bytes=10_000_000_000,
-                    large_batch_record_tokens=(1, 2_048),
-                ),
-            ),
-        },
-        hyperparameters=_TITAN_HYPERPARAMETERS,
-    ),
-    BaseModelSpec(
-        name="Amazon Titan Text Lite",
-        id_pattern=r"amazon\.titan-text-lite-v1\b",
-        example_id="amazon.titan-text-lite-v1:0:4k",
-        customizations={
-            CustomizationType.FINE_TUNING: Customization(
-                RecordFormat.PROMPT_COMPLETION, _limits(record_tokens=4_096, large_batch_record_tokens=(2, 2_048))
-            ),
-            CustomizationType.CONTINUED_PRE_TRAINING: Customization(
-                RecordFormat.PRE_TRAINING,
-                _limits(
-                    record_tokens=4_096,
-                    max_records=100_000,
-                    max_training_bytes=10_000_000_000,
-                    large_batch_record_tokens=(2, 2_048),
-                ),
-            ),
-        },
-        hyperparameters=_TITAN_HYPERPARAMETERS,
-    ),
+    _titan_text("Express", "express", "8k", single_record_batch=1),
+    _titan_text("Lite", "lite", "4k", single_record_batch=2),
     BaseModelSpec(
         name="Amazon Titan Text Premier",
         id_pattern=r"amazon\.titan-text-premier-v1\b",
