@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chain_library"
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 INVOKE_INLINE = "Invoke Model Inline"
+INVOKE_TEXT = "Invoke Model For Text"
 BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
 EXECUTION = "prompt-chain-test"
 SCHEMA = {
@@ -217,13 +218,15 @@ def test_small_text_prompt_runs_inline_and_returns_the_text(
     # Given a small prompt as a plain string (shorthand for one user turn)
     result = run_step(template, standin, {"prompt": "Say hello to {{ input.who }}"}, {"who": "Ada"})
 
-    # Then it succeeds with the answer, through the inline invoke and post-processing only
+    # Then it succeeds with the answer and its tokens, read in the invoke state itself: a text step pays for no
+    # post-processing Lambda
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["final"]["text"].startswith("Simulated answer")
     assert result.output["final"]["json"] is None
+    assert result.output["final"]["usage"]["output_tokens"] > 0
     assert result.output["steps"] == {"answer": result.output["final"]}
     assert entered(result) == ["Start Chain", "Check Next Stage", "Prepare Stage Runs", "Run Stage Steps",
-                               "Preprocess Prompt", "Choose Request Form", INVOKE_INLINE, "Postprocess Result",
+                               "Preprocess Prompt", "Choose Request Form", INVOKE_TEXT,
                                "Merge Stage Results", "Check Next Stage", "Finish Chain"]  # fmt: skip
     [call] = standin.calls
     assert call.target == CLAUDE

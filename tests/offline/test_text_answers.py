@@ -1,0 +1,81 @@
+"""`Invoke Model For Text` (statemachines/prompt_chain.asl.json) reads a text step's answer without the post-processing
+Lambda: its JSONata must agree with companion.codec on every family's real-shaped sample response, or text steps
+would silently diverge from JSON steps."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from companion.codec import decode
+from companion.codec.models import ModelFamily
+from tools.offline.engine import run_definition
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = "Invoke Model For Text"
+# The families the Choose Request Form sends to the text state (embeddings and Converse have no text step here).
+TEXT_FAMILIES = sorted(
+    family.value for family in ModelFamily if family not in {ModelFamily.TITAN_EMBED, ModelFamily.COHERE_EMBED}
+)
+
+
+def text_state() -> dict[str, Any]:
+    definition = json.loads((ROOT / "statemachines" / "prompt_chain.asl.json").read_text())
+    state: dict[str, Any] = copy.deepcopy(definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"][STATE])
+    state["Catch"] = [{**state["Catch"][0], "Next": "Failed"}]
+    return {"StartAt": STATE, "States": {STATE: state, "Failed": {"Type": "Pass", "End": True}}}
+
+
+class SampleBedrock:
+    """Answers InvokeModel with one fixed response body (the family's sample)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
+        return copy.deepcopy(self.body)
+
+    def converse(self, request: dict[str, Any], *, state_name: str, attempt: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def control_plane(self, action: str, request: dict[str, Any], *, state_name: str, attempt: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def step_input(family: str) -> dict[str, Any]:
+    request = {"ModelId": "model", "ContentType": "application/json", "Accept": "application/json", "Body": {}}
+    return {"step": {"step": "answer", "model_family": family}, "prepared": {"request": request}}
+
+
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
+def test_the_text_state_reads_what_the_codec_reads(family: str) -> None:
+    # Given the family's sample Bedrock response
+    sample = json.loads((ROOT / "events" / "bedrock" / f"{family}.json").read_text())["Body"]
+    # When the text state reads it, and the codec decodes it
+    result = run_definition(text_state(), step_input(family), bedrock=SampleBedrock(sample))
+    expected = decode(sample, "model", family)
+    # Then both give the same text and token counts
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == {
+        "text": expected.text,
+        "json": None,
+        "usage": {"input_tokens": expected.input_tokens, "output_tokens": expected.output_tokens},
+    }
+
+
+def test_an_answer_without_text_ends_the_run_as_a_failure_record() -> None:
+    # Given a Claude response with no text block
+    body = {"content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 0}}
+    result = run_definition(text_state(), step_input("claude"), bedrock=SampleBedrock(body))
+    # Then the run ends as the record Describe Step Failure writes, which the stage's merge turns into the failure
+    assert result.status == "SUCCEEDED", result.cause
+    assert (result.output["failed"], result.output["Error"]) == (True, "ResponseDecodingError")
+    assert json.loads(result.output["Cause"]) == {
+        "step": "answer",
+        "error": "ResponseDecodingError",
+        "cause": "no answer text in the claude response",
+    }
