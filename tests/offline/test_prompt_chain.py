@@ -490,3 +490,28 @@ def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: T
         "output_tokens": sum(pair[1] for pair in per_step),
         "steps_without_usage": 0,
     }
+
+
+def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(template: Template) -> None:
+    # Given the chain's failure states, reached with a States.* error (a Lambda timeout, as Step Functions names it)
+    states = template.state_machines["PromptChainStateMachine"].definition["States"]
+    definition = {
+        "StartAt": "Record Failure",
+        "States": {name: states[name] for name in ("Record Failure", "Fail Chain")},
+    }
+    failed = {
+        "failure": {"Error": "States.Timeout", "Cause": json.dumps({"step": "answer", "cause": "Task timed out"})},
+        "stage": {"name": "answer"},
+        "steps": {"first": {"text": "kept"}},
+    }
+    # When they run
+    result = run_definition(definition, failed)
+    # Then the chain fails as PromptChain.Timeout (a Fail state may not raise States.*), the Cause keeping the original
+    assert result.error == "PromptChain.Timeout"
+    assert failure(result) == {
+        "step": "answer",
+        "stage": "answer",
+        "error": "States.Timeout",
+        "cause": "Task timed out",
+        "completed_steps": {"first": {"text": "kept"}},
+    }
