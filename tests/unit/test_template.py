@@ -732,18 +732,21 @@ def test_prompt_chain_retries_follow_the_style_guide() -> None:
         assert retry["BackoffRate"] == 2.0
         assert retry["JitterStrategy"] == "FULL"
         # And Bedrock tasks retry only the transient errors (never Validation or AccessDenied), trimming the result
+        jsonata = state.get("QueryLanguage") == "JSONata"
         if state["Resource"] == "arn:aws:states:::bedrock:invokeModel":
             assert set(retry["ErrorEquals"]) == transient, name
-            assert state["ResultSelector"] == {"Body.$": "$.Body"}
+            # (the JSONata text state keeps only text and tokens in its Output)
+            assert "{%" in state["Output"] if jsonata else state["ResultSelector"] == {"Body.$": "$.Body"}
         else:
             assert set(retry["ErrorEquals"]) == lambda_errors, name
-        # And any other error ends in the step's Fail state
-        assert state["Catch"][-1] == {
-            "ErrorEquals": ["States.ALL"],
-            "ResultPath": "$.error",
-            "Next": "Describe Step Failure",
-        }
-    assert 2 <= sum(state["Resource"].endswith("bedrock:invokeModel") for state in tasks.values()) <= 4
+        # And any other error goes to the step's failure record, with the error beside the step's input
+        catch = state["Catch"][-1]
+        assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "Describe Step Failure")
+        if jsonata:
+            assert catch["Output"] == '{% $merge([$states.input, {"error": $states.errorOutput}]) %}'
+        else:
+            assert catch["ResultPath"] == "$.error"
+    assert 2 <= sum(state["Resource"].endswith("bedrock:invokeModel") for state in tasks.values()) <= 5
 
 
 def test_outputs_expose_both_prompt_chain_state_machines(template: dict[str, Any]) -> None:
