@@ -3,16 +3,13 @@ logging, the schedule and the API routes."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
-
-from tools.offline.template import load_template, load_yaml, validate_definition
+from tests.template_document import arn_text, role_statements
+from tools.offline.template import load_template, validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -21,56 +18,16 @@ BEDROCK = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}"
 BUCKET = "arn:${AWS::Partition}:s3:::${PayloadBucket}"
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = load_yaml(TEMPLATE.read_text(encoding="utf-8"))
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def transformed(template: dict[str, Any]) -> dict[str, Any]:
-    fragment = copy.deepcopy(template)
-    for resource in fragment["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if key in properties:
-                properties[key] = "s3://placeholder-bucket/placeholder.zip"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        result: dict[str, Any] = transform(fragment, {}, _NoManagedPolicies())
-    return result
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        return str(value["Fn::Sub"])
-    return json.dumps(value, sort_keys=True)
-
-
-def _statements(transformed: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    properties = transformed["Resources"][role]["Properties"]
-    found: list[dict[str, Any]] = []
-    for policy in properties.get("Policies", []):
-        statement = policy["PolicyDocument"]["Statement"]
-        found.extend(statement if isinstance(statement, list) else [statement])
-    return found
-
-
 def _grants(transformed: dict[str, Any], role: str) -> dict[str, set[str]]:
     """Action -> resources (as text) the role allows, AWS's logging and tracing grants left out."""
     grants: dict[str, set[str]] = {}
-    for statement in _statements(transformed, role):
+    for statement in role_statements(transformed, role):
         assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             if not action.startswith(("logs:", "xray:")):
-                grants.setdefault(action, set()).update(_text(resource) for resource in resources)
+                grants.setdefault(action, set()).update(arn_text(resource) for resource in resources)
     return grants
 
 
@@ -104,7 +61,7 @@ def test_the_fine_tuning_role_grants_the_seeds_customization_permissions_and_not
     assert grants.pop("bedrock:GetModelCustomizationJob") == {f"{BEDROCK}:model-customization-job/*"}
     assert grants.pop("bedrock:StopModelCustomizationJob") == {f"{BEDROCK}:model-customization-job/*"}
     # And it passes exactly the Bedrock service role, to Bedrock only
-    [pass_role] = [s for s in _statements(transformed, _machine_role(transformed, "FineTuningStateMachine"))
+    [pass_role] = [s for s in role_statements(transformed, _machine_role(transformed, "FineTuningStateMachine"))
                    if s["Action"] == "iam:PassRole"]  # fmt: skip
     assert pass_role["Resource"] == {"Fn::GetAtt": ["BedrockCustomizationRole", "Arn"]}
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}

@@ -7,7 +7,6 @@ because that is where the generated roles live.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import tomllib
@@ -16,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
-from tools.offline.template import load_yaml
+from tests.template_document import arn_text, as_list, role_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -48,40 +46,6 @@ LAMBDA_APPLICATION_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FAT
 STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 
-class _NoManagedPolicies:
-    """Offline stand-in for SAM's managed-policy loader: the template uses no SAM policy names."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = load_yaml(TEMPLATE.read_text(encoding="utf-8"))
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = template["Resources"]
-    return found
-
-
-@pytest.fixture(scope="module")
-def transformed(template: dict[str, Any]) -> dict[str, Any]:
-    fragment = copy.deepcopy(template)
-    # The translator wants S3 locations for code and definitions; `sam validate` swaps local paths the same way.
-    for resource in fragment["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if key in properties:
-                properties[key] = "s3://placeholder-bucket/placeholder.zip"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        result: dict[str, Any] = transform(fragment, {}, _NoManagedPolicies())
-    return result
-
-
 @pytest.fixture(scope="module")
 def samconfig() -> dict[str, Any]:
     return tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
@@ -89,19 +53,6 @@ def samconfig() -> dict[str, Any]:
 
 def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
     return {name: res for name, res in resources.items() if res["Type"] == resource_type}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _arn_text(resource: Any) -> str:
-    """Render a policy Resource as text: ``!Sub`` strings as written, literal strings as they are."""
-    if isinstance(resource, dict) and "Fn::Sub" in resource:
-        return str(resource["Fn::Sub"])
-    if isinstance(resource, str):
-        return resource
-    return json.dumps(resource, sort_keys=True)
 
 
 def _references(value: Any) -> set[str]:
@@ -126,15 +77,6 @@ def _references(value: Any) -> set[str]:
     return found
 
 
-def _role_statements(transformed: dict[str, Any], role_name: str) -> list[dict[str, Any]]:
-    role = transformed["Resources"][role_name]["Properties"]
-    return [
-        statement
-        for policy in role.get("Policies", [])
-        for statement in _as_list(policy["PolicyDocument"]["Statement"])
-    ]
-
-
 def _function_role_name(transformed: dict[str, Any], function_name: str) -> str:
     role = transformed["Resources"][function_name]["Properties"]["Role"]
     return str(role["Fn::GetAtt"][0])
@@ -144,23 +86,23 @@ def _all_policy_statements(transformed: dict[str, Any]) -> Iterator[tuple[str, d
     for name, resource in transformed["Resources"].items():
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
-            for statement in _role_statements(transformed, name):
+            for statement in role_statements(transformed, name):
                 yield name, statement
         elif resource["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy"}:
-            for statement in _as_list(properties["PolicyDocument"]["Statement"]):
+            for statement in as_list(properties["PolicyDocument"]["Statement"]):
                 yield name, statement
 
 
 def _s3_grants(transformed: dict[str, Any], function_name: str) -> set[tuple[str, str, str]]:
     """(action, resource, condition-as-json) for every S3 action a function's role allows."""
     grants: set[tuple[str, str, str]] = set()
-    for statement in _role_statements(transformed, _function_role_name(transformed, function_name)):
+    for statement in role_statements(transformed, _function_role_name(transformed, function_name)):
         if statement["Effect"] != "Allow":
             continue
-        for action in _as_list(statement["Action"]):
+        for action in as_list(statement["Action"]):
             if action.lower().startswith("s3:"):
                 condition = json.dumps(statement.get("Condition", {}), sort_keys=True)
-                grants.update((action, _arn_text(res), condition) for res in _as_list(statement["Resource"]))
+                grants.update((action, arn_text(res), condition) for res in as_list(statement["Resource"]))
     return grants
 
 
@@ -211,7 +153,7 @@ def test_payload_bucket_refuses_requests_without_tls(resources: dict[str, Any]) 
     assert len(policies) == 1
 
     # When looking for the statement that matches plain-HTTP requests
-    statements = _as_list(policies[0]["PolicyDocument"]["Statement"])
+    statements = as_list(policies[0]["PolicyDocument"]["Statement"])
     insecure = [s for s in statements if s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
 
     # Then it denies every S3 action, for everyone, on the bucket and on every object in it
@@ -219,8 +161,8 @@ def test_payload_bucket_refuses_requests_without_tls(resources: dict[str, Any]) 
     deny = insecure[0]
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] in ("*", {"AWS": "*"})
-    assert _as_list(deny["Action"]) == ["s3:*"]
-    assert {_arn_text(r) for r in _as_list(deny["Resource"])} == {
+    assert as_list(deny["Action"]) == ["s3:*"]
+    assert {arn_text(r) for r in as_list(deny["Resource"])} == {
         json.dumps({"Fn::GetAtt": ["PayloadBucket", "Arn"]}, sort_keys=True),
         "${PayloadBucket.Arn}/*",
     }
@@ -386,7 +328,7 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
         (owner, statement)
         for owner, statement in statements
         if statement["Effect"] == "Allow"
-        and ("NotAction" in statement or any("*" in action for action in _as_list(statement["Action"])))
+        and ("NotAction" in statement or any("*" in action for action in as_list(statement["Action"])))
     ]
 
     # Then none of them grants actions by wildcard (`*`, `s3:*`, `s3:Get*`) or by exclusion (NotAction)
@@ -429,18 +371,18 @@ PROFILE_MODEL = re.compile(r"^arn:\$\{AWS::Partition\}:bedrock:\*::foundation-mo
 
 def _unjustified_wildcards(owner: str, statement: dict[str, Any]) -> list[str]:
     problems = []
-    resources = _as_list(statement.get("Resource", []))
+    resources = as_list(statement.get("Resource", []))
     # !If [condition, a, b]: either branch may be deployed, so both must pass
     while any(isinstance(r, dict) and "Fn::If" in r for r in resources):
         resources = [b for r in resources for b in (r["Fn::If"][1:] if isinstance(r, dict) and "Fn::If" in r else [r])]
     for resource in resources:
         sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
         # !Sub [text, {variables}]: the text decides where a wildcard stands; the variables name one resource each
-        text = str(sub[0]) if isinstance(sub, list) else _arn_text(resource)
+        text = str(sub[0]) if isinstance(sub, list) else arn_text(resource)
         if "*" not in text:
             continue
         if text == "*":
-            extra = set(_as_list(statement["Action"])) - RESOURCE_STAR_ACTIONS
+            extra = set(as_list(statement["Action"])) - RESOURCE_STAR_ACTIONS
             if extra:
                 problems.append(f"{owner}: {sorted(extra)} on '*'")
         elif PROFILE_MODEL.match(text):
@@ -491,9 +433,14 @@ def test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else(
     profile_ids = {m for m in _packaged_chain_model_ids() if re.match(r"^(us|eu|apac|global)\.", m)}
     plain_ids = _packaged_chain_model_ids() - profile_ids
     statements = [
-        s for s in _role_statements(transformed, "PromptChainRole") if "bedrock:InvokeModel" in _as_list(s["Action"])
+        s for s in role_statements(transformed, "PromptChainRole") if "bedrock:InvokeModel" in as_list(s["Action"])
     ]
-    texts = {_arn_text(r) for s in statements for r in _as_list(s["Resource"]) if not isinstance(r["Fn::Sub"], list)}
+    texts = {
+        arn_text(r)
+        for s in statements
+        for r in as_list(s["Resource"])
+        if isinstance(r, dict) and "Fn::Sub" in r and not isinstance(r["Fn::Sub"], list)
+    }
     prefix = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/"
     # Then each inference profile is granted in the stack's region, with its foundation model in any region
     assert {t.removeprefix(prefix) for t in texts if t.startswith(prefix)} == profile_ids
@@ -503,11 +450,40 @@ def test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else(
     }
     # And only through those profiles
     [conditioned] = [s for s in statements if "Condition" in s]
-    allowed = {_arn_text(a) for a in conditioned["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]}
+    allowed = {arn_text(a) for a in conditioned["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]}
     assert allowed == {prefix + m for m in profile_ids}
     # And plain foundation-model ids are among the AllowedModelIds defaults (the first four are granted)
     defaults = template["Parameters"]["AllowedModelIds"]["Default"].split(",")[:4]
     assert plain_ids <= set(defaults)
+
+
+def test_extra_model_arns_are_granted_exactly_and_only_when_given(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    # Given the ExtraModelArns parameter (provisioned models, application profiles...), empty by default
+    assert template["Parameters"]["ExtraModelArns"]["Default"] == ""
+    # Then the chain role grants InvokeModel on exactly that list, under a condition that drops it when empty
+    policies = transformed["Resources"]["PromptChainRole"]["Properties"]["Policies"]
+    conditioned = [
+        s for p in policies for s in as_list(p["PolicyDocument"]["Statement"]) if isinstance(s, dict) and "Fn::If" in s
+    ]
+    assert conditioned == [
+        {
+            "Fn::If": [
+                "HasExtraModelArns",
+                {
+                    "Sid": "InvokeExtraModels",
+                    "Effect": "Allow",
+                    "Action": "bedrock:InvokeModel",
+                    "Resource": {"Ref": "ExtraModelArns"},
+                },
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    ]
+    assert template["Conditions"]["HasExtraModelArns"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ExtraModelArns"}]}, ""]}]
+    }
 
 
 def test_preprocess_prompt_may_only_write_offloaded_requests(transformed: dict[str, Any]) -> None:
@@ -610,10 +586,10 @@ def _state_machine_grants(transformed: dict[str, Any], machine: str) -> dict[str
     """Action -> resources (as written) that the state machine's role allows."""
     role = transformed["Resources"][machine]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     grants: dict[str, list[Any]] = {}
-    for statement in _role_statements(transformed, role):
+    for statement in role_statements(transformed, role):
         assert statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"]):
-            grants.setdefault(action, []).extend(_as_list(statement["Resource"]))
+        for action in as_list(statement["Action"]):
+            grants.setdefault(action, []).extend(as_list(statement["Resource"]))
     return grants
 
 
@@ -627,8 +603,8 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
         json.dumps({"Fn::GetAtt": [name, "Arn"]}, sort_keys=True) for name in FUNCTIONS
     )
     # And Bedrock may read offloaded requests and write responses with its permissions, nothing else in S3
-    assert [_arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
-    assert [_arn_text(r) for r in grants.pop("s3:PutObject")] == [f"{BUCKET_ARN}/offload/responses/*"]
+    assert [arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
+    assert [arn_text(r) for r in grants.pop("s3:PutObject")] == [f"{BUCKET_ARN}/offload/responses/*"]
     # And it may invoke foundation models of this region picked from AllowedModelIds (the packaged chains'
     # inference profiles are checked by test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else)
     models = grants.pop("bedrock:InvokeModel")
@@ -759,13 +735,13 @@ def test_outputs_expose_both_prompt_chain_state_machines(template: dict[str, Any
 
 def test_chain_api_role_may_only_start_and_describe_the_chain_machines(transformed: dict[str, Any]) -> None:
     # Given the chain API function's role
-    statements = _role_statements(transformed, _function_role_name(transformed, "ChainApiFunction"))
+    statements = role_statements(transformed, _function_role_name(transformed, "ChainApiFunction"))
     granted = {
-        (action, _arn_text(resource))
+        (action, arn_text(resource))
         for statement in statements
         if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
-        for resource in _as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
         if not action.startswith(("logs:", "xray:"))
     }
 
