@@ -68,3 +68,15 @@ def test_s3_dir_must_be_a_directory_and_needs_a_template(capsys: pytest.CaptureF
     definition.write_text(json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
     assert main(["run", "--definition", str(definition), "--s3-dir", str(tmp_path)]) == 2
     assert "--s3-dir: only with a template" in capsys.readouterr().err
+
+
+def test_the_summary_counts_the_transitions_of_the_chains_the_batch_started(capsys: pytest.CaptureFixture[str]) -> None:
+    event = str(ROOT / "events" / "schedule" / "chain_batch.json")
+    arguments = ["ChainBatchStateMachine", "--template", TEMPLATE, "--event", event, "--s3-dir", SEED]
+    code = main(["run", *arguments, "--json-answers", ANSWERS])
+    summary = capsys.readouterr().out.split("== Summary\n")[1]
+    # Then the three chain executions it started are counted and priced beside its own transitions
+    assert code == 0
+    assert " in 3 nested execution(s) it started" in summary
+    assert "  Nested runs " in summary
+    assert "child workflows of 1 Distributed Map run(s)" in summary

@@ -574,6 +574,7 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             options: dict[str, Any] = {"time_scale": args.time_scale, "trace": args.trace}
             if test_case is not None:
                 options["mock"] = test_case
+            nested: list[list[dict[str, Any]]] = []
             try:
                 if template is None:
                     result: Any = run_definition(
@@ -596,6 +597,7 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                             seeded = seed_bucket(template, args.s3_dir)
                             stderr.write(f"== {seeded} object(s) from {args.s3_dir} put in the emulated bucket\n")
                         result = stack.run(machine.logical_id, execution_input, timeout=args.timeout, on_event=progress)
+                        nested = _nested_histories(stack, str(getattr(result, "execution_arn", "")))
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
     seconds = _seconds(result, time.perf_counter() - started)
@@ -625,9 +627,23 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             definition_bytes=len(definition if isinstance(definition, str) else json.dumps(definition)),
             recorder=recorder,
             prices=prices,
+            nested_histories=nested,
         )
         stdout.write(report.render_summary(summary) + "\n")
     return 0 if status == _FINAL_STATUS_OK else 1
+
+
+def _nested_histories(stack: Any, execution_arn: str) -> list[list[dict[str, Any]]]:
+    """The histories of every other execution of the stack: in a fresh stack, the ones this run started."""
+    client = stack.engine.client
+    histories = []
+    for machine in stack.template.state_machines.values():
+        for item in stack.executions(machine.logical_id):
+            if item["executionArn"] == execution_arn:
+                continue
+            pages = client.get_paginator("get_execution_history").paginate(executionArn=item["executionArn"])
+            histories.append([event for page in pages for event in page["events"]])
+    return histories
 
 
 class _TimedOutResult:

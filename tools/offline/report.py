@@ -16,7 +16,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -369,14 +369,18 @@ class Summary:
     prices_as_of: str
     prices_source: str
     unpriced_models: list[str]
+    nested_executions: int = 0
+    nested_transitions: Transitions = Transitions(0, 0)
+    nested_cost: float = 0.0
+    map_runs: int = 0
 
     @property
     def standard_total(self) -> float:
-        return self.standard_cost + self.lambda_cost + self.bedrock_cost
+        return self.standard_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost
 
     @property
     def express_total(self) -> float:
-        return self.express_cost + self.lambda_cost + self.bedrock_cost
+        return self.express_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost
 
 
 def _add(total: int | None, value: int | None) -> int | None:
@@ -393,12 +397,21 @@ def summarize(
     definition_bytes: int,
     recorder: RunRecorder,
     prices: Mapping[str, Any],
+    nested_histories: Sequence[list[Mapping[str, Any]]] = (),
 ) -> Summary:
-    """Count what one execution did and estimate what it would cost on AWS as Standard and as Express."""
+    """Count what one execution did and estimate what it would cost on AWS as Standard and as Express.
+
+    ``nested_histories`` are the histories of the executions it started (``states:startExecution`` tasks): Standard
+    executions of their own, billed by transition whatever the parent's type. Distributed Map child workflows have
+    no history here: they are counted as map runs only.
+    """
     sfn = prices["stepfunctions"]
     lam = prices["lambda"]
     transitions = count_transitions(history)
     standard = transitions.billed * sfn["standard_per_1000_transitions"] / 1000
+    nested = [count_transitions(nested_history) for nested_history in nested_histories]
+    nested_transitions = Transitions(sum(n.states_entered for n in nested), sum(n.retries for n in nested))
+    nested_cost = nested_transitions.billed * sfn["standard_per_1000_transitions"] / 1000
 
     # AWS's documented estimate: 50 MB + definition size + execution data size x number of Map/Parallel steps,
     # billed in 64 MB chunks; duration rounded up to 100 ms.
@@ -450,6 +463,10 @@ def summarize(
         status=status,
         seconds=seconds,
         transitions=transitions,
+        nested_executions=len(nested),
+        nested_transitions=nested_transitions,
+        nested_cost=nested_cost,
+        map_runs=sum(1 for event in history if event.get("type") == "MapRunStarted"),
         lambda_invocations=list(recorder.lambda_invocations),
         models=usages,
         control_plane_calls=control_plane,
@@ -481,6 +498,16 @@ def render_summary(summary: Summary) -> str:
         f"state transitions  {summary.transitions.billed} "
         f"({summary.transitions.states_entered} states entered, {summary.transitions.retries} retries)",
     ]
+    if summary.nested_executions:
+        lines.append(
+            f"  + {summary.nested_transitions.billed} in {summary.nested_executions} nested execution(s) it started "
+            "(Standard: billed by transition too)"
+        )
+    if summary.map_runs:
+        lines.append(
+            f"  + the child workflows of {summary.map_runs} Distributed Map run(s): billed per their own transitions, "
+            "not counted here"
+        )
     invocations = summary.lambda_invocations
     lines.append(f"Lambda invocations {len(invocations)}")
     by_function: dict[str, list[LambdaInvocation]] = {}
@@ -506,6 +533,11 @@ def render_summary(summary: Summary) -> str:
         f"from {summary.prices_source}; edit for your region):",
         f"  {'':<16}{'Standard':>14}{'Express':>14}",
         f"  {'Step Functions':<16}{_money(summary.standard_cost):>14}{_money(summary.express_cost):>14}",
+        *(
+            [f"  {'Nested runs':<16}{_money(summary.nested_cost):>14}{_money(summary.nested_cost):>14}"]
+            if summary.nested_executions
+            else []
+        ),
         f"  {'Lambda':<16}{_money(summary.lambda_cost):>14}{_money(summary.lambda_cost):>14}",
         f"  {'Bedrock':<16}{_money(summary.bedrock_cost):>14}{_money(summary.bedrock_cost):>14}",
         f"  {'Total':<16}{_money(summary.standard_total):>14}{_money(summary.express_total):>14}",
