@@ -19,13 +19,13 @@ from typing import Any, Literal, Protocol
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from companion.chains import Chain, ChainName, execution_input, load_chain
-from companion.errors import ExecutionNotFoundError, InputValidationError, PayloadTooLargeError, UnknownChainError
+from companion.errors import InputValidationError, PayloadTooLargeError, UnknownChainError
 from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
 from companion.tasks.common import json_bytes
 from companion.tasks.executions import (
-    EXECUTION_ID,
     ExecutionRecord,
     ExecutionView,
+    describe_by_id,
     execution_name,
     read_json_object,
     start_idempotently,
@@ -143,9 +143,7 @@ def describe_chain(execution_id: str, machines: StateMachines) -> ChainExecution
     ExecutionNotFoundError
         No execution has this id (a malformed id cannot name one).
     """
-    if not EXECUTION_ID.fullmatch(execution_id):
-        raise ExecutionNotFoundError(f"no chain execution with id {execution_id!r}")
-    return view(machines.describe_execution(execution_id))
+    return describe_by_id(execution_id, machines)
 
 
 __all__ = [
