@@ -52,6 +52,7 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
 
 clean:  ## remove build output and caches
