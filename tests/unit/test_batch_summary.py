@@ -161,3 +161,13 @@ def test_a_result_file_that_is_not_an_array_of_records_is_a_named_error(body: by
 def test_a_manifest_outside_the_results_prefix_is_refused() -> None:
     with pytest.raises(S3LocationError):
         summarize(MemoryStore(), {"ResultWriterDetails": {"Bucket": BUCKET, "Key": "offload/responses/manifest.json"}})
+
+
+def test_a_line_that_would_not_fit_an_execution_input_beside_the_plan_is_named() -> None:
+    # Given a prompt set whose second line is 255 KiB: with the chain's plan, over Step Functions' 256 KiB input
+    store = MemoryStore(chunk=64 * 1024)
+    big = json.dumps({"topic": "x" * (255 * 1024)}).encode()
+    store.objects["prompt-sets/p.jsonl"] = b'{"topic": "a"}\n' + big + b"\n"
+    # Then the set is refused before any chain runs, naming the line and its size
+    with pytest.raises(PromptSetInvalidError, match=r"line 2: \d+ bytes: over the \d+ an execution input leaves it"):
+        prepare(store)

@@ -111,11 +111,13 @@ def prepare_batch(task: PrepareBatchInput, *, bucket: str, store: BatchStore) ->
     """
     chain = packaged_chain(task.chain) if isinstance(task.chain, str) else load_chain(task.chain)
     document = execution_input(chain)
-    if len(json_bytes(document, where="chain plan")) > _MAX_PLAN_BYTES:
+    plan_bytes = len(json_bytes(document, where="chain plan"))
+    if plan_bytes > _MAX_PLAN_BYTES:
         raise PayloadTooLargeError(f"chain {chain.name!r}: its plan is too large for an execution input")
     uri = task.prompt_set if task.prompt_set.startswith("s3://") else f"s3://{bucket}/{task.prompt_set}"
     location = parse_s3_uri(uri, where="prompt_set", bucket=bucket, prefix=PROMPT_SET_PREFIX)
-    items = _count_prompt_lines(store, location)
+    # Each line becomes the input of one chain execution beside the plan; both must fit 256 KiB together.
+    items = _count_prompt_lines(store, location, max_line_bytes=STATE_PAYLOAD_LIMIT_BYTES - plan_bytes - 1024)
     return PrepareBatchOutput(
         chain=chain.name,
         plan=document["plan"],
@@ -126,14 +128,14 @@ def prepare_batch(task: PrepareBatchInput, *, bucket: str, store: BatchStore) ->
     )
 
 
-def _count_prompt_lines(store: BatchStore, location: S3Location) -> int:
+def _count_prompt_lines(store: BatchStore, location: S3Location, *, max_line_bytes: int) -> int:
     items = 0
     problems: list[str] = []
     bad_lines = 0
     try:
-        for number, line in enumerate(split_lines(store.iter_chunks(location), STATE_PAYLOAD_LIMIT_BYTES), start=1):
+        for number, line in enumerate(split_lines(store.iter_chunks(location), max_line_bytes), start=1):
             if isinstance(line, OversizedLine):
-                problem: str | None = f"{line.size} bytes: no execution input can hold it"
+                problem: str | None = f"{line.size} bytes: over the {max_line_bytes} an execution input leaves it"
             elif not line.strip():
                 continue
             else:
