@@ -156,7 +156,6 @@ def _streaming_store(path: Path, size: int, task: Any) -> Any:
     stubber = Stubber(client)
     key = {"Bucket": BUCKET, "Key": KEY}
     body = StreamingBody(io.BufferedReader(io.FileIO(path), 64 * 1024), size)
-    stubber.add_response("head_object", {"ContentLength": size}, key)
     stubber.add_response("get_object", {"Body": body, "ContentLength": size}, key)
     report = {"Bucket": BUCKET, "Key": REPORT_KEY.format(execution=task.execution_name), "Body": ANY}
     stubber.add_response("put_object", {}, {**report, "ContentType": "application/json"})

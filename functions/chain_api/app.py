@@ -6,7 +6,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.stepfunctions import StepFunctionsMachines
@@ -18,11 +18,20 @@ from companion.errors import (
     PayloadTooLargeError,
     UnknownChainError,
 )
+from companion.http_api import rest_resolver
 from companion.observability import logger
 from companion.settings import ChainApiSettings, load_settings
 from companion.tasks.chain_api import describe_chain, parse_start_request, start_chain
 
-app = APIGatewayRestResolver()
+_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
+    InputValidationError: HTTPStatus.BAD_REQUEST,
+    ChainDefinitionError: HTTPStatus.BAD_REQUEST,
+    UnknownChainError: HTTPStatus.NOT_FOUND,
+    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+}
+app = rest_resolver(_STATUS_OF_ERROR)
 
 
 @cache
@@ -44,24 +53,6 @@ def start() -> Response[dict[str, Any]]:
 @app.get("/chains/<execution_id>")
 def describe(execution_id: str) -> dict[str, Any]:
     return describe_chain(execution_id, machines()).body()
-
-
-_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
-    InputValidationError: HTTPStatus.BAD_REQUEST,
-    ChainDefinitionError: HTTPStatus.BAD_REQUEST,
-    UnknownChainError: HTTPStatus.NOT_FOUND,
-    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
-    IdempotencyConflictError: HTTPStatus.CONFLICT,
-    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-}
-
-
-@app.exception_handler(list(_STATUS_OF_ERROR))  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-def client_error(error: Exception) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
-    if isinstance(error, ChainDefinitionError):
-        body["problems"] = error.problems
-    return Response(_STATUS_OF_ERROR[type(error)], content_types.APPLICATION_JSON, body)
 
 
 @logger.inject_lambda_context

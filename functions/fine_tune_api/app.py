@@ -6,7 +6,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.stepfunctions import StepFunctionsMachines
@@ -16,11 +16,18 @@ from companion.errors import (
     InputValidationError,
     PayloadTooLargeError,
 )
+from companion.http_api import rest_resolver
 from companion.observability import logger
 from companion.settings import FineTuneApiSettings, load_settings
 from companion.tasks.fine_tune_api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
 
-app = APIGatewayRestResolver()
+_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
+    InputValidationError: HTTPStatus.BAD_REQUEST,
+    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+}
+app = rest_resolver(_STATUS_OF_ERROR)
 
 
 @cache
@@ -45,20 +52,6 @@ def start() -> Response[dict[str, Any]]:
 @app.get("/fine-tunes/<execution_id>")
 def describe(execution_id: str) -> dict[str, Any]:
     return describe_fine_tune(execution_id, machine()).body()
-
-
-_STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
-    InputValidationError: HTTPStatus.BAD_REQUEST,
-    ExecutionNotFoundError: HTTPStatus.NOT_FOUND,
-    IdempotencyConflictError: HTTPStatus.CONFLICT,
-    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-}
-
-
-@app.exception_handler(list(_STATUS_OF_ERROR))  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-def client_error(error: Exception) -> Response[dict[str, Any]]:
-    body = {"error": type(error).__name__, "message": str(error)}
-    return Response(_STATUS_OF_ERROR[type(error)], content_types.APPLICATION_JSON, body)
 
 
 @logger.inject_lambda_context

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -138,3 +139,18 @@ def test_jsonata_error_fails_with_states_query_evaluation_error() -> None:
     }
     result = run_definition(definition, {})
     assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"])
+def test_jsonata_hash_is_step_functions_hex_digest(algorithm: str) -> None:
+    # Given Step Functions' own JSONata function $hash (the equivalent of States.Hash)
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Digest",
+        "States": {
+            "Digest": {"Type": "Pass", "Output": f"{{% $hash($states.input.text, '{algorithm}') %}}", "End": True}
+        },
+    }
+    result = run_definition(definition, {"text": "input data"})
+    expected = hashlib.new(algorithm.replace("-", "").lower(), b"input data").hexdigest()
+    assert (result.status, result.output) == ("SUCCEEDED", expected)

@@ -4,6 +4,7 @@ real Lambdas, the simulated Bedrock, and the summary object the batch writes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,20 +34,9 @@ def template() -> Template:
     return load_template(ROOT / "template.yaml")
 
 
-class RejectsTopic(JsonAnswers):
-    """JsonAnswers that answers every request mentioning one of ``rejected`` with a ValidationException."""
-
-    def __init__(self, answers: dict[str, Any], rejected: set[str]) -> None:
-        super().__init__(answers)
-        self.rejected = rejected
-
-    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
-        if any(topic in json.dumps(body) for topic in self.rejected):
-            model_id = "no.such-model-v1:0"
-        return super().invoke_model(model_id, body, state_name=state_name, attempt=attempt)
-
-
+@contextlib.contextmanager
 def open_stack(template: Template, bedrock: BedrockStandIn) -> Iterator[OfflineStack]:
+    """The template's stack with its own moto, closed even when the test's assertion fails inside it."""
     with mock_aws(), OfflineStack(template, bedrock=bedrock) as stack:
         yield stack
 
@@ -81,7 +71,7 @@ def run_batch(stack: OfflineStack, batch_input: Any, name: str = "batch-test") -
 def test_the_schedule_runs_the_configured_chain_over_every_prompt_and_writes_a_summary(
     template: Template, bucket: str
 ) -> None:
-    for stack in open_stack(template, JsonAnswers(ANSWERS)):
+    with open_stack(template, JsonAnswers(ANSWERS)) as stack:
         # Given the prompt set the schedule is configured with (template defaults), four lines
         batch_input = scheduled_input(template)
         assert batch_input["chain"] == "outline-draft-critique"
@@ -111,7 +101,7 @@ def test_the_schedule_runs_the_configured_chain_over_every_prompt_and_writes_a_s
 
 
 def test_failures_within_the_tolerance_are_counted_and_listed(template: Template, bucket: str) -> None:
-    for stack in open_stack(template, RejectsTopic(ANSWERS, {"topic 2"})):
+    with open_stack(template, JsonAnswers(ANSWERS, rejected=["topic 2"])) as stack:
         put_prompt_set(bucket, "prompt-sets/tolerant.jsonl", TOPICS)
         batch_input = {
             "chain": "outline-draft-critique",
@@ -131,7 +121,7 @@ def test_failures_within_the_tolerance_are_counted_and_listed(template: Template
 
 
 def test_failures_past_the_tolerance_fail_the_batch_after_writing_the_summary(template: Template, bucket: str) -> None:
-    for stack in open_stack(template, RejectsTopic(ANSWERS, {"topic 1", "topic 2", "topic 3"})):
+    with open_stack(template, JsonAnswers(ANSWERS, rejected=["topic 1", "topic 2", "topic 3"])) as stack:
         put_prompt_set(bucket, "prompt-sets/failing.jsonl", TOPICS)
         batch_input = {"chain": "outline-draft-critique", "prompt_set": "prompt-sets/failing.jsonl"}
         result = run_batch(stack, batch_input, name="failing-batch")
@@ -148,7 +138,7 @@ def test_failures_past_the_tolerance_fail_the_batch_after_writing_the_summary(te
 
 def test_a_malformed_prompt_set_fails_before_any_chain_starts(template: Template, bucket: str) -> None:
     standin = JsonAnswers(ANSWERS)
-    for stack in open_stack(template, standin):
+    with open_stack(template, standin) as stack:
         put_prompt_set(bucket, "prompt-sets/broken.jsonl", [TOPICS[0], "not json", "[1, 2]", TOPICS[1]])
         result = run_batch(stack, {"chain": "outline-draft-critique", "prompt_set": "prompt-sets/broken.jsonl"})
         assert result.status == "FAILED"
@@ -160,7 +150,7 @@ def test_a_malformed_prompt_set_fails_before_any_chain_starts(template: Template
 
 
 def test_a_missing_prompt_set_and_an_unknown_chain_are_named_errors(template: Template, bucket: str) -> None:
-    for stack in open_stack(template, JsonAnswers(ANSWERS)):
+    with open_stack(template, JsonAnswers(ANSWERS)) as stack:
         missing = run_batch(stack, {"chain": "outline-draft-critique", "prompt_set": "prompt-sets/nope.jsonl"}, "a")
         assert (missing.status, missing.error) == ("FAILED", "PromptSetNotFoundError")
         put_prompt_set(bucket, "prompt-sets/ok.jsonl", TOPICS[:1])
@@ -186,7 +176,7 @@ API_EVENT = ROOT / "events" / "api" / "start_chain.json"
 
 @pytest.mark.parametrize("chain", sorted(EXAMPLE_INPUTS))
 def test_every_example_chain_runs_from_the_api_event(template: Template, chain: str) -> None:
-    for stack in open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)):
+    with open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)) as stack:
         # Given the sample API Gateway event (POST /chains) naming this chain, without an Idempotency-Key
         event = json.loads(API_EVENT.read_text())
         event["body"] = json.dumps({"chain": chain, "variables": EXAMPLE_INPUTS[chain]})
@@ -203,7 +193,7 @@ def test_every_example_chain_runs_from_the_api_event(template: Template, chain: 
 
 @pytest.mark.parametrize("chain", sorted(EXAMPLE_INPUTS))
 def test_every_example_chain_runs_from_the_schedule_event(template: Template, bucket: str, chain: str) -> None:
-    for stack in open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)):
+    with open_stack(template, JsonAnswers(EXAMPLE_ANSWERS)) as stack:
         # Given the schedule's input with this chain over a two-line prompt set
         batch_input = {**scheduled_input(template), "chain": chain}
         put_prompt_set(bucket, batch_input["prompt_set"], [EXAMPLE_INPUTS[chain]] * 2)

@@ -142,6 +142,14 @@ def test_jsonata_evaluation_goes_through_a_module_global() -> None:
     assert "return _eval_jsonata(jsonata_expression)" in inspect.getsource(jsonata.eval_jsonata_expression)
 
 
+def test_jsonata_hash_is_a_placeholder_declaration_moto_prepends() -> None:
+    # install_jsonata: moto declares $hash as a function returning "not supported", prepended to every expression
+    # that mentions it; the runner drops that entry from the table so the function it registers answers.
+    source = inspect.getsource(_module(f"{PARSER}.component.intrinsic.jsonata"))
+    assert "_DECLARATION_BY_VARIABLE_REFERENCE" in source
+    assert "Function $hash is currently not supported" in source
+
+
 def test_item_reader_input_type_and_transformer_factory_are_patchable() -> None:
     # patch_item_reader_jsonl: InputType validates through the enum in __init__, and item_reader_decl imported the
     # transformer factory by name and calls it with input_type=.

@@ -9,7 +9,6 @@ import copy
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.offline.polling import wait_until
 from tools.offline.bedrock_standin import BedrockStandIn
 from tools.offline.engine import ExecutionResult
 from tools.offline.stack import OfflineStack
@@ -76,9 +76,6 @@ class EvaluationAnswers(BedrockStandIn):
             answer["output"]["message"]["content"][0]["text"] = text
         return answer
 
-    def actions(self) -> list[str]:
-        return [call.target for call in self.calls if call.api == "control_plane"]
-
     def requests(self, action: str) -> list[Any]:
         return [call.request for call in self.calls if call.api == "control_plane" and call.target == action]
 
@@ -129,8 +126,7 @@ def pipeline(template: Template, bedrock: EvaluationAnswers) -> Iterator[Pipelin
         s3.put_object(Bucket=BUCKET, Key=TRAINING_KEY, Body=(line * 40).encode())
         s3.put_object(Bucket=BUCKET, Key=VALIDATION_KEY, Body=(line * 10).encode())
         sns = boto3.client("sns", region_name="us-east-1")
-        created = sns.create_topic(Name=topic_arn.rpartition(":")[2])["TopicArn"]
-        assert created == topic_arn
+        sns.get_topic_attributes(TopicArn=topic_arn)  # the stack created the template's topic
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="fine-tuning-notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -156,7 +152,7 @@ def test_a_valid_dataset_is_fine_tuned_evaluated_and_summarised(pipeline: Pipeli
 
     # Then it succeeds: dataset checked, one job created and followed to Completed, no throughput bought
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    actions = pipeline.bedrock.actions()
+    actions = pipeline.bedrock.control_plane_actions()
     assert actions.count("CreateModelCustomizationJob") == 1
     assert "CreateProvisionedModelThroughput" not in actions
     [create] = pipeline.bedrock.requests("CreateModelCustomizationJob")
@@ -229,7 +225,7 @@ def test_an_invalid_dataset_fails_before_any_job_with_a_report_naming_the_bad_li
     # Then it fails on the dataset, and Bedrock was never asked to create anything
     assert result.status == "FAILED"
     assert result.error == "DatasetValidationError"
-    assert "CreateModelCustomizationJob" not in pipeline.bedrock.actions()
+    assert "CreateModelCustomizationJob" not in pipeline.bedrock.control_plane_actions()
     failure = _failure(result)
     assert failure["stage"] == "validate-dataset"
     assert failure["job_arn"] is None
@@ -276,7 +272,7 @@ def test_a_failed_job_is_notified_with_bedrocks_failure_message(pipeline: Pipeli
     assert failure["failure_message"] == "Training data has 0 valid records"
     assert failure["cause"] == "Training data has 0 valid records"
     assert failure["job_arn"].startswith("arn:aws:bedrock:us-east-1:123456789012:model-customization-job/")
-    assert "CreateProvisionedModelThroughput" not in pipeline.bedrock.actions()
+    assert "CreateProvisionedModelThroughput" not in pipeline.bedrock.control_plane_actions()
     assert pipeline.bedrock.invoked_models() == set()
     [notification] = pipeline.notifications()
     assert "Training data has 0 valid records" in notification["Message"]
@@ -319,7 +315,7 @@ def test_throughput_is_deleted_when_the_custom_model_scores_worse(pipeline: Pipe
     assert "worse" in throughput["deleted_because"]
     assert summary["evaluation"]["custom_is_worse"] is True
     assert throughput["arn"] in pipeline.bedrock.invoked_models()
-    actions = pipeline.bedrock.actions()
+    actions = pipeline.bedrock.control_plane_actions()
     assert actions.count("CreateProvisionedModelThroughput") == 1
     assert actions.count("GetProvisionedModelThroughput") == 2
     assert pipeline.bedrock.requests("DeleteProvisionedModelThroughput") == [{"ProvisionedModelId": throughput["arn"]}]
@@ -344,7 +340,7 @@ def test_throughput_is_kept_when_the_custom_model_scores_better(pipeline: Pipeli
         "deleted": False,
         "deleted_because": None,
     }
-    assert "DeleteProvisionedModelThroughput" not in pipeline.bedrock.actions()
+    assert "DeleteProvisionedModelThroughput" not in pipeline.bedrock.control_plane_actions()
 
 
 def test_throughput_is_deleted_when_anything_fails_after_it_was_created(pipeline: Pipeline) -> None:
@@ -370,7 +366,7 @@ def test_no_throughput_without_an_explicit_opt_in(pipeline: Pipeline) -> None:
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["provisioned_throughput"] is None
-    assert "CreateProvisionedModelThroughput" not in pipeline.bedrock.actions()
+    assert "CreateProvisionedModelThroughput" not in pipeline.bedrock.control_plane_actions()
 
 
 # ---------------------------------------------------------------------------------------------- stop and repeat
@@ -380,7 +376,7 @@ def test_stopping_the_execution_mid_job_stops_the_job(pipeline: Pipeline) -> Non
     # Given a job that would train for a very long time, and an execution polling it
     pipeline.bedrock.job_lifecycle(polls_until_done=10**6)
     arn = pipeline.stack.start(MACHINE, request(), name="stopped-run")
-    _wait_until(lambda: "GetModelCustomizationJob" in pipeline.bedrock.actions())
+    wait_until(lambda: "GetModelCustomizationJob" in pipeline.bedrock.control_plane_actions())
 
     # When the execution is stopped
     pipeline.stack.engine.client.stop_execution(executionArn=arn, error="Cancelled", cause="not needed any more")
@@ -388,7 +384,7 @@ def test_stopping_the_execution_mid_job_stops_the_job(pipeline: Pipeline) -> Non
 
     # Then Step Functions' .sync integration stopped the job too
     assert result.status == "ABORTED"
-    _wait_until(lambda: "StopModelCustomizationJob" in pipeline.bedrock.actions())
+    wait_until(lambda: "StopModelCustomizationJob" in pipeline.bedrock.control_plane_actions())
     [create] = pipeline.bedrock.requests("CreateModelCustomizationJob")
     job = pipeline.bedrock.control_plane(
         "GetModelCustomizationJob", {"JobIdentifier": create["JobName"]}, state_name="test", attempt=0
@@ -408,7 +404,7 @@ def test_a_repeated_start_with_the_same_name_creates_no_second_job(pipeline: Pip
 
     # Then Step Functions refused it, and Bedrock saw one job only
     assert len(pipeline.stack.executions(MACHINE)) == 1
-    assert pipeline.bedrock.actions().count("CreateModelCustomizationJob") == 1
+    assert pipeline.bedrock.control_plane_actions().count("CreateModelCustomizationJob") == 1
 
 
 def test_a_retried_create_with_the_same_token_returns_the_first_job(pipeline: Pipeline) -> None:
@@ -468,7 +464,7 @@ def test_a_scheduled_run_without_a_dataset_fails_clearly(pipeline: Pipeline) -> 
     assert result.status == "FAILED"
     assert result.error == "NoDatasetFound"
     assert "fine-tuning/datasets/nothing-here/" in _failure(result)["cause"]
-    assert pipeline.bedrock.actions() == []
+    assert pipeline.bedrock.control_plane_actions() == []
 
 
 def test_the_api_starts_a_run_once_per_idempotency_key_and_reports_its_summary(pipeline: Pipeline) -> None:
@@ -488,7 +484,7 @@ def test_the_api_starts_a_run_once_per_idempotency_key_and_reports_its_summary(p
     assert [item["executionArn"] for item in pipeline.stack.executions(MACHINE)] == [started["executionArn"]]
     result = pipeline.stack.wait(started["executionArn"], timeout=120)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert pipeline.bedrock.actions().count("CreateModelCustomizationJob") == 1
+    assert pipeline.bedrock.control_plane_actions().count("CreateModelCustomizationJob") == 1
 
     # And GET /fine-tunes/{id} returns the summary
     got = handler(_get_event(started["executionId"]), None)
@@ -534,12 +530,3 @@ def _get_event(execution_id: str) -> dict[str, Any]:
         "body": None,
         "isBase64Encoded": False,
     }
-
-
-def _wait_until(condition: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    event = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        event.wait(0.05)

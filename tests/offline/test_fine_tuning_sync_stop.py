@@ -3,12 +3,11 @@ execution while the task waits stops the job (StopModelCustomizationJob); a job 
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from moto import mock_aws
 
+from tests.offline.polling import wait_until
 from tools.offline.bedrock_standin import BedrockStandIn
 from tools.offline.engine import OfflineEngine
 
@@ -33,18 +32,6 @@ DEFINITION = {
 }
 
 
-def _actions(bedrock: BedrockStandIn) -> list[str]:
-    return [call.target for call in bedrock.calls if call.api == "control_plane"]
-
-
-def _wait_until(condition: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not become true in time"
-        pause.wait(0.05)
-
-
 def _job(bedrock: BedrockStandIn) -> dict[str, Any]:
     return bedrock.control_plane(
         "GetModelCustomizationJob", {"JobIdentifier": "contract-job"}, state_name="t", attempt=0
@@ -58,7 +45,7 @@ def test_stopping_the_execution_stops_the_running_job() -> None:
     with mock_aws(), OfflineEngine(bedrock=bedrock) as engine:
         engine.create_machine("SyncJob", DEFINITION)
         arn = engine.start(MACHINE, {}, name="stop-me")
-        _wait_until(lambda: "GetModelCustomizationJob" in _actions(bedrock))
+        wait_until(lambda: "GetModelCustomizationJob" in bedrock.control_plane_actions())
 
         # When the execution is stopped
         engine.client.stop_execution(executionArn=arn)
@@ -66,8 +53,8 @@ def test_stopping_the_execution_stops_the_running_job() -> None:
 
         # Then the job was stopped, exactly once, and is on its way to Stopped
         assert result.status == "ABORTED"
-        _wait_until(lambda: "StopModelCustomizationJob" in _actions(bedrock))
-        assert _actions(bedrock).count("StopModelCustomizationJob") == 1
+        wait_until(lambda: "StopModelCustomizationJob" in bedrock.control_plane_actions())
+        assert bedrock.control_plane_actions().count("StopModelCustomizationJob") == 1
         assert _job(bedrock)["Status"] in {"Stopping", "Stopped"}
 
 
@@ -79,5 +66,5 @@ def test_a_job_that_completed_is_not_stopped() -> None:
         result = engine.wait(engine.start(MACHINE, {}, name="done"), timeout=20)
 
         assert result.status == "SUCCEEDED", result.cause
-        assert "StopModelCustomizationJob" not in _actions(bedrock)
+        assert "StopModelCustomizationJob" not in bedrock.control_plane_actions()
         assert _job(bedrock)["Status"] == "Completed"

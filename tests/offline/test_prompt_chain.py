@@ -408,19 +408,6 @@ def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: 
 # ---------------------------------------------------------------- what a failing stage keeps; token usage
 
 
-class RejectsOnePrompt(JsonAnswers):
-    """JsonAnswers, except that a request containing ``rejected`` gets Bedrock's ValidationException (unknown model)."""
-
-    def __init__(self, answers: dict[str, Any], rejected: str) -> None:
-        super().__init__(answers)
-        self.rejected = rejected
-
-    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
-        if self.rejected in json.dumps(body):
-            model_id = "no.such-model-v1:0"
-        return super().invoke_model(model_id, body, state_name=state_name, attempt=attempt)
-
-
 def test_a_failing_parallel_member_keeps_the_other_members_results(template: Template, aws: Any) -> None:
     # Given a parallel group whose second member's request Bedrock rejects (ValidationException)
     chain = {
@@ -439,7 +426,7 @@ def test_a_failing_parallel_member_keeps_the_other_members_results(template: Tem
         ],
     }
     # When the chain runs
-    result = run_chain(template, RejectsOnePrompt({}, rejected="Say no"), chain, {})
+    result = run_chain(template, JsonAnswers({}, rejected=["Say no"]), chain, {})
     # Then it fails with Bedrock's error, naming the failed member
     assert result.error == "Bedrock.ValidationException"
     cause = failure(result)
@@ -451,7 +438,7 @@ def test_a_failing_parallel_member_keeps_the_other_members_results(template: Tem
 
 def test_a_failing_map_item_keeps_the_other_items_in_order(template: Template, aws: Any) -> None:
     # Given a map over three items whose second item's request Bedrock rejects
-    bedrock = RejectsOnePrompt({"List models": {"models": ["a", "b", "c"]}}, rejected="Model 1: b")
+    bedrock = JsonAnswers({"List models": {"models": ["a", "b", "c"]}}, rejected=["Model 1: b"])
     chain = {
         "name": "map-with-a-bad-item",
         "steps": [

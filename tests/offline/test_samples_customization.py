@@ -30,10 +30,6 @@ def run(definition: dict[str, Any], execution_input: Any, bedrock: BedrockStandI
     return run_definition(definition, execution_input, bedrock=bedrock, time_scale=0, timeout=20, **kwargs)
 
 
-def control_plane_actions(bedrock: BedrockStandIn) -> list[str]:
-    return [call.target for call in bedrock.calls if call.api == "control_plane"]
-
-
 def states_entered(result: ExecutionResult, state_name: str) -> int:
     return sum(
         1
@@ -90,7 +86,7 @@ def test_customisation_polling_sample_waits_for_the_job_then_for_the_throughput(
     result = run(definition, POLLING_INPUT, bedrock)
     # Then it polled through both Wait loops and reported the provisioned model
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert control_plane_actions(bedrock) == [
+    assert bedrock.control_plane_actions() == [
         "CreateModelCustomizationJob",
         "GetModelCustomizationJob",
         "GetModelCustomizationJob",
@@ -137,7 +133,7 @@ def test_customisation_polling_sample_fails_when_the_job_fails() -> None:
     # Then the Choice routed to the Fail state and no throughput was bought
     assert result.status == "FAILED"
     assert result.error == "ModelCustomizationFailed"
-    assert control_plane_actions(bedrock) == [
+    assert bedrock.control_plane_actions() == [
         "CreateModelCustomizationJob",
         "GetModelCustomizationJob",
         "GetModelCustomizationJob",
@@ -185,7 +181,7 @@ def test_model_customization_sample_fine_tunes_evaluates_and_deletes_the_through
     )
     # Then it succeeds, and the control plane saw create, the .sync polls, the explicit check, PT create and delete
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert control_plane_actions(bedrock) == [
+    assert bedrock.control_plane_actions() == [
         "CreateModelCustomizationJob",
         "GetModelCustomizationJob",
         "GetModelCustomizationJob",
@@ -234,7 +230,7 @@ def test_model_customization_sample_fails_with_the_jobs_status_when_customizatio
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
     assert "Insufficient training records" in (result.cause or "")
-    assert "CreateProvisionedModelThroughput" not in control_plane_actions(bedrock)
+    assert "CreateProvisionedModelThroughput" not in bedrock.control_plane_actions()
 
 
 @pytest.mark.xfail(

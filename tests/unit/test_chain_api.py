@@ -18,6 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from companion.adapters.stepfunctions import StepFunctionsMachines, execution_arn
+from companion.chains import packaged_chain
 from companion.errors import (
     ChainDefinitionError,
     ExecutionAlreadyExistsError,
@@ -33,7 +34,6 @@ from companion.tasks.chain_api import (
     StartChainRequest,
     describe_chain,
     execution_name,
-    packaged_chain,
     parse_start_request,
     start_chain,
 )

@@ -420,10 +420,9 @@ def test_the_wildcard_check_catches_what_it_must() -> None:
 
 
 def _packaged_chain_model_ids() -> set[str]:
-    from companion.chains import load_chain
+    from companion.chains import CHAIN_LIBRARY, packaged_chain
 
-    library = ROOT / "layers" / "runtime" / "companion" / "chain_library"
-    return {model for path in library.glob("*.json") for model in load_chain(path).model_ids()}
+    return {model for path in CHAIN_LIBRARY.glob("*.json") for model in packaged_chain(path.stem).model_ids()}
 
 
 def test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else(

@@ -228,20 +228,40 @@ def test_bad_hyperparameters_fail_before_any_s3_request(handler: Handler) -> Non
         handler(_event(base_model_id="openai.gpt-9"))
 
 
-class SizedStore(S3ObjectStore):
-    """Reports a size without holding the object: for files over the documented limits."""
+class OversizedObject:
+    """What the GET of a file over the documented limits answers: its size, and a body that must not be read."""
 
-    def object_size(self, location: S3Location) -> int:
-        return 1_000_000_001
+    size = 1_000_000_001
 
-    def iter_chunks(self, location: S3Location, chunk_bytes: int = 0) -> Iterator[bytes]:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def chunks(self) -> Iterator[bytes]:
         raise AssertionError("a file over the size limit must not be read")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class SizedStore(S3ObjectStore):
+    """Every dataset object it opens is over the documented limits (the objects themselves would not fit a test)."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.opened: list[OversizedObject] = []
+
+    def open_object(self, location: S3Location) -> Any:
+        self.opened.append(OversizedObject())
+        return self.opened[-1]
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(s3: Any) -> None:
     task = ValidateDatasetInput.model_validate(_event(validation_data_s3_uri=f"s3://{BUCKET}/fine-tuning/datasets/v"))
+    store = SizedStore(s3)
     with pytest.raises(errors.DatasetValidationError) as caught:
-        validate_dataset(task, ValidateDatasetSettings(offload_bucket=BUCKET), SizedStore(s3))
+        validate_dataset(task, ValidateDatasetSettings(offload_bucket=BUCKET), store)
+    # (each refused unread, its connection released)
+    assert [opened.closed for opened in store.opened] == [True, True]
     assert "takes validation files of at most 100,000,000 (not read)" in str(caught.value)
     assert (
         "the file is 1,000,000,001 bytes; Amazon Nova Micro, Lite, Pro takes training files of at most 1,000,000,000"
@@ -474,7 +494,6 @@ def test_a_100000_record_dataset_from_s3_is_validated_in_bounded_memory() -> Non
         _event(base_model_id=TITAN, customization_type="CONTINUED_PRE_TRAINING", hyperparameters={})
     )
     with Stubber(client) as stubber:
-        stubber.add_response("head_object", {"ContentLength": size}, key)
         stubber.add_response("get_object", {"Body": body, "ContentLength": size}, key)
         stubber.add_response(
             "put_object", {}, {"Bucket": BUCKET, "Key": REPORT_KEY, "Body": ANY, "ContentType": "application/json"}

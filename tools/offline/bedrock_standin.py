@@ -843,6 +843,10 @@ class BedrockStandIn:
 
     # --- configuration ------------------------------------------------------------------------------------------
 
+    def control_plane_actions(self) -> list[str]:
+        """The control-plane actions called so far, in order (``CreateModelCustomizationJob``, ...)."""
+        return [call.target for call in self.calls if call.api == "control_plane"]
+
     def reset(self) -> None:
         """Forget scripts, faults, the call log, jobs, throughput, lifecycle settings and registered models.
 

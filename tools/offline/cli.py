@@ -325,7 +325,7 @@ def _lookup(kind: str, table: Mapping[str, Any], logical_id: str, template: str)
     return found
 
 
-def create_buckets(template: Any) -> None:
+def create_stores(template: Any) -> None:
     """Create the template's buckets in moto's S3 and its SNS topics in moto's SNS (call inside ``mock_aws``)."""
     import boto3  # noqa: PLC0415
 
@@ -346,7 +346,7 @@ def create_buckets(template: Any) -> None:
 
 def seed_bucket(template: Any, folder: Path) -> int:
     """Upload every file under ``folder`` into the template's bucket, its path below ``folder`` as the key (call
-    inside ``mock_aws``, after :func:`create_buckets`); the number of objects written.
+    inside ``mock_aws``, after :func:`create_stores`); the number of objects written.
 
     Raises
     ------
@@ -683,7 +683,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         from tools.offline.functions import load_function  # noqa: PLC0415
 
         with mock_aws():
-            create_buckets(template)
+            create_stores(template)
             handler = load_function(spec)
             context = LocalLambdaContext(
                 function_name=str(spec.name),

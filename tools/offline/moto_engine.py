@@ -27,7 +27,8 @@ Touch points (each installed once, process-wide, by :func:`install`):
 - :func:`patch_express_execution_names`: ``StateMachine._handle_name_input_idempotency`` lets an EXPRESS machine
   reuse the name of an execution that has ended (AWS de-duplicates names for Standard workflows only).
 - :func:`install_jsonata`: fills the ``_eval_jsonata`` global of ``asl/jsonata/jsonata.py`` with ``jsonata-python``
-  (imported lazily; only needed by definitions that use JSONata or read ``$variables``).
+  (imported lazily; only needed by definitions that use JSONata or read ``$variables``), and replaces the
+  placeholder that ``component/intrinsic/jsonata.py`` declares for Step Functions' ``$hash`` with the real digest.
 - :func:`patch_item_reader_jsonl`: ``InputType.__init__`` accepts ``JSONL`` and ``resource_output_transformer_for``
   (imported by name into ``item_reader_decl``) parses it line by line.
 - :func:`patch_distributed_map_runs`: ``Distributed{ItemProcessor,Iterator}Worker._eval_job`` record each child
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import json
 import re
 import threading
@@ -413,10 +415,12 @@ def _build_service_classes() -> tuple[type, type]:
             callback_endpoint: Any,
             heartbeat_endpoint: Any,
         ) -> Any:
+            from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: PLC0415
+
             outcome = super()._eval_sync(env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint)
             # AWS: "If the execution is stopped, Step Functions stops the job" (Run a Job pattern). The engine only
             # leaves its polling loop; stop the job the way Step Functions would.
-            if isinstance(sync_resolver, _JobPoller) and type(env.program_state()).__name__ == "ProgramStopped":
+            if isinstance(sync_resolver, _JobPoller) and isinstance(env.program_state(), ProgramStopped):
                 sync_resolver.stop()
             return outcome
 
@@ -1165,14 +1169,36 @@ def evaluate_jsonata(expression: str) -> Any:
         raise RuntimeError(
             "QueryLanguage JSONata and $variables need the jsonata-python package (pip install jsonata-python)"
         ) from exc
-    return jsonata.Jsonata(expression).evaluate(None)
+    program = jsonata.Jsonata(expression)
+    program.register_lambda("hash", jsonata_hash)
+    return program.evaluate(None)
+
+
+_HASH_ALGORITHMS: Final[dict[str, str]] = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
+
+
+def jsonata_hash(value: Any, algorithm: Any) -> str:
+    """Step Functions' JSONata ``$hash(value, algorithm)``: the hex digest of a string, as ``States.Hash`` gives it."""
+    name = _HASH_ALGORITHMS.get(str(algorithm))
+    if name is None or not isinstance(value, str):
+        raise ValueError(f"$hash takes a string and one of {', '.join(_HASH_ALGORITHMS)}; got {algorithm!r}")
+    return hashlib.new(name, value.encode("utf-8")).hexdigest()
 
 
 def install_jsonata() -> None:
-    """Fill the ``_eval_jsonata`` global that moto left empty when it cut out LocalStack's JVM bridge."""
+    """Fill the ``_eval_jsonata`` global that moto left empty when it cut out LocalStack's JVM bridge, and drop moto's
+    ``$hash`` placeholder declaration (a function returning "not supported") so the registered one answers."""
+    from moto.stepfunctions.parser.asl.component.intrinsic import jsonata as intrinsic_jsonata  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
 
     moto_jsonata._eval_jsonata = evaluate_jsonata
+    intrinsic_jsonata._DECLARATION_BY_VARIABLE_REFERENCE.pop("$hash", None)
 
 
 # --- speed: parse once, one boto3 client per service -------------------------------------------------------------

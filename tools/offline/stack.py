@@ -14,7 +14,7 @@ Starters the stack serves:
 
 The stack owns the runner's process-wide hooks for its lifetime (one stack, or one ``run_definition``, at a time):
 the template's functions run in-process, Bedrock is the SIMULATED stand-in unless the caller passes another backend,
-and the template's buckets exist (empty) in moto's S3.
+and the template's buckets and SNS topics exist (empty) in moto.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class OfflineStack:
         self.functions: Mapping[str, Handler] = {}
 
     def __enter__(self) -> OfflineStack:
-        from tools.offline.cli import create_buckets  # noqa: PLC0415  (the CLI imports this module lazily too)
+        from tools.offline.cli import create_stores  # noqa: PLC0415  (the CLI imports this module lazily too)
 
         functions = self._functions
         if functions is None:
@@ -108,7 +108,7 @@ class OfflineStack:
         )
         with contextlib.ExitStack() as scope:
             self._engine = scope.enter_context(engine)
-            create_buckets(self.template)
+            create_stores(self.template)
             _forget_cached_clients()
             for machine in self.template.state_machines.values():
                 engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())

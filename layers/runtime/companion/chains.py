@@ -21,8 +21,10 @@ applied and every model family resolved.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -44,6 +46,7 @@ from companion.errors import (
     RequestEncodingError,
     SchemaDefinitionError,
     TemplateSyntaxError,
+    UnknownChainError,
     UnknownModelFamilyError,
 )
 from companion.jsonout import compile_schema
@@ -817,7 +820,41 @@ def _check_items(mapped: MapGroup, where: str, earlier: Mapping[str, _Known]) ->
 
 
 # Re-exported for the state-machine code and the tests.
+CHAIN_LIBRARY = Path(__file__).resolve().parent / "chain_library"
+_PACKAGED_NAME = re.compile(r"[a-z0-9-]{1,64}")
+
+
+@cache
+def packaged_chain(name: str) -> Chain:
+    """A chain shipped in ``companion/chain_library/`` by name.
+
+    Raises
+    ------
+    UnknownChainError
+        No packaged chain has this name.
+    """
+    path = CHAIN_LIBRARY / f"{name}.json"
+    if not _PACKAGED_NAME.fullmatch(name) or not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CHAIN_LIBRARY.glob("*.json")))
+        raise UnknownChainError(f"no chain named {name!r} (packaged chains: {known})")
+    return load_chain(path)
+
+
+def resolve_chain(reference: str | Mapping[str, Any]) -> Chain:
+    """What a request names as its chain: a packaged chain's name, or a chain definition given inline.
+
+    Raises
+    ------
+    UnknownChainError
+        No packaged chain has this name.
+    ChainDefinitionError
+        The inline definition is invalid (every problem with its location).
+    """
+    return packaged_chain(reference) if isinstance(reference, str) else load_chain(reference)
+
+
 __all__ = [
+    "CHAIN_LIBRARY",
     "MAX_PARALLEL_STEPS",
     "MAX_PROMPT_CHARS",
     "MAX_STEPS",
@@ -837,4 +874,6 @@ __all__ = [
     "check_chain",
     "execution_input",
     "load_chain",
+    "packaged_chain",
+    "resolve_chain",
 ]

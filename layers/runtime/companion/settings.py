@@ -14,6 +14,9 @@ STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
 # Headroom for the rest of the state (execution input, earlier step results) next to one step's payload.
 DEFAULT_PAYLOAD_BUDGET_BYTES = STATE_PAYLOAD_LIMIT_BYTES - 32 * 1024
 
+# Where fine-tuning datasets live in the payload bucket: the only prefix the Bedrock customization role may read.
+DATASET_PREFIX = "fine-tuning/datasets/"
+
 PayloadBudget = Annotated[int, Field(ge=1024, le=STATE_PAYLOAD_LIMIT_BYTES)]
 
 
@@ -54,7 +57,7 @@ class ValidateDatasetSettings(_Settings):
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
     dataset_bucket: Annotated[str | None, Field(min_length=3, max_length=63)] = None
     # Mirrors the function's read grant, so a dataset elsewhere is a named error rather than an AccessDenied.
-    dataset_prefix: str = "fine-tuning/datasets/"
+    dataset_prefix: str = DATASET_PREFIX
 
 
 class FineTuningEvaluationSettings(_Settings):

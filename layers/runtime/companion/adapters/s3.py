@@ -31,6 +31,25 @@ def default_client() -> S3Client:
     return boto3.client("s3")
 
 
+class ObjectStream:
+    """An object opened by one GET: ``size`` from the response, the body read only by :meth:`chunks`."""
+
+    def __init__(self, size: int, body: Any) -> None:
+        self.size = size
+        self._body = body
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body in chunks of at most ``STREAM_CHUNK_BYTES``; the connection is released at the end."""
+        try:
+            yield from self._body.iter_chunks(STREAM_CHUNK_BYTES)
+        finally:
+            self._body.close()
+
+    def close(self) -> None:
+        """Release the connection without reading (an object refused on its size)."""
+        self._body.close()
+
+
 class S3ObjectStore:
     """Reads and writes JSON bodies in S3. ``client`` is injectable for tests (moto, Stubber)."""
 
@@ -59,10 +78,9 @@ class S3ObjectStore:
         PayloadTooLargeError
             The object exceeds ``MAX_OBJECT_BYTES``.
         """
-        client_errors = self._client.exceptions
         try:
             return self._read(location)
-        except client_errors.NoSuchKey:
+        except OffloadedObjectNotFoundError:
             pass
         listing = self._client.list_objects_v2(Bucket=location.bucket, Prefix=location.key.rstrip("/") + "/")
         contents = listing.get("Contents", [])
@@ -71,35 +89,8 @@ class S3ObjectStore:
         newest = max(contents, key=lambda obj: obj["LastModified"])
         return self._read(S3Location(location.bucket, newest["Key"]))
 
-    def iter_chunks(self, location: S3Location, chunk_bytes: int = STREAM_CHUNK_BYTES) -> Iterator[bytes]:
-        """Stream the object at ``location`` in chunks of at most ``chunk_bytes``: objects of any size, bounded memory.
-
-        Raises
-        ------
-        OffloadedObjectNotFoundError
-            No object at ``location`` (raised on the first iteration).
-        """
-        try:
-            response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
-        except self._client.exceptions.NoSuchKey as exc:
-            raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
-        body = response["Body"]
-        try:
-            yield from body.iter_chunks(chunk_bytes)
-        finally:
-            body.close()
-
-    def _read(self, location: S3Location) -> bytes:
-        response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
-        size = int(response.get("ContentLength", 0))
-        if size > MAX_OBJECT_BYTES:
-            response["Body"].close()
-            raise PayloadTooLargeError(f"{location.uri} is {size} bytes; the limit is {MAX_OBJECT_BYTES}")
-        data: bytes = response["Body"].read()
-        return data
-
-    def object_size(self, location: S3Location) -> int:
-        """The size in bytes of the object at ``location``, from a HEAD request (nothing is read).
+    def open_object(self, location: S3Location) -> ObjectStream:
+        """GET the object at ``location``: its size at once (from the response), its bytes when streamed.
 
         Raises
         ------
@@ -107,13 +98,27 @@ class S3ObjectStore:
             No object at ``location``.
         """
         try:
-            head = self._client.head_object(Bucket=location.bucket, Key=location.key)
-        except self._client.exceptions.ClientError as exc:
-            # HEAD has no error body: a missing key is a bare 404, never NoSuchKey.
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
-            raise
-        return int(head["ContentLength"])
+            response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
+        except self._client.exceptions.NoSuchKey as exc:
+            raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
+        return ObjectStream(int(response.get("ContentLength", 0)), response["Body"])
+
+    def iter_chunks(self, location: S3Location) -> Iterator[bytes]:
+        """Stream the object at ``location`` in chunks: objects of any size, bounded memory.
+
+        Raises
+        ------
+        OffloadedObjectNotFoundError
+            No object at ``location`` (raised on the first iteration).
+        """
+        yield from self.open_object(location).chunks()
+
+    def _read(self, location: S3Location) -> bytes:
+        opened = self.open_object(location)
+        if opened.size > MAX_OBJECT_BYTES:
+            opened.close()
+            raise PayloadTooLargeError(f"{location.uri} is {opened.size} bytes; the limit is {MAX_OBJECT_BYTES}")
+        return b"".join(opened.chunks())
 
     def open_line_upload(self, location: S3Location, *, part_bytes: int = LINE_UPLOAD_PART_BYTES) -> S3LineUpload:
         """Start writing a JSONL object at ``location`` line by line; see :class:`S3LineUpload`."""

@@ -13,6 +13,7 @@ from companion.finetune.catalog import (
 )
 from companion.finetune.hyperparameters import validate_hyperparameters
 from companion.finetune.validator import (
+    DEFAULT_MAX_REPORTED_LINES,
     DatasetReport,
     DatasetRole,
     LineSink,
@@ -23,6 +24,7 @@ from companion.finetune.validator import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_REPORTED_LINES",
     "CustomizationType",
     "DatasetLimits",
     "DatasetReport",

@@ -11,29 +11,24 @@ requests are not idempotent.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from companion.chains import Chain, ChainName, execution_input, load_chain
-from companion.errors import InputValidationError, PayloadTooLargeError, UnknownChainError
-from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
-from companion.tasks.common import json_bytes
+from companion.chains import ChainName, execution_input, resolve_chain
+from companion.errors import InputValidationError
+from companion.tasks.common import validation_problems
 from companion.tasks.executions import (
     ExecutionRecord,
     ExecutionView,
     describe_by_id,
+    execution_document,
     execution_name,
     read_json_object,
     start_idempotently,
-    validation_problems,
     view,
 )
 
-CHAIN_LIBRARY = Path(__file__).resolve().parents[1] / "chain_library"
 MAX_BODY_BYTES = 200 * 1024
 """Largest request body: the execution input it becomes (the plan plus the variables) must fit 256 KiB."""
 
@@ -90,23 +85,7 @@ def parse_start_request(body: str | bytes | None) -> StartChainRequest:
     try:
         return StartChainRequest.model_validate(data)
     except ValidationError as exc:
-        raise InputValidationError("; ".join(validation_problems(exc))) from exc
-
-
-@cache
-def packaged_chain(name: str) -> Chain:
-    """A chain shipped in ``companion/chain_library/`` by name.
-
-    Raises
-    ------
-    UnknownChainError
-        No packaged chain has this name.
-    """
-    path = CHAIN_LIBRARY / f"{name}.json"
-    if not re.fullmatch(r"[a-z0-9-]{1,64}", name) or not path.is_file():
-        known = ", ".join(sorted(p.stem for p in CHAIN_LIBRARY.glob("*.json")))
-        raise UnknownChainError(f"no chain named {name!r} (packaged chains: {known})")
-    return load_chain(path)
+        raise InputValidationError(validation_problems(exc)) from exc
 
 
 def start_chain(
@@ -121,14 +100,8 @@ def start_chain(
     IdempotencyConflictError
         The key was used before with a different request.
     """
-    chain = packaged_chain(request.chain) if isinstance(request.chain, str) else load_chain(request.chain)
-    document = json_bytes(execution_input(chain, request.variables), where="execution input")
-    if len(document) > STATE_PAYLOAD_LIMIT_BYTES:
-        raise PayloadTooLargeError(
-            f"the execution input is {len(document)} bytes; Step Functions accepts {STATE_PAYLOAD_LIMIT_BYTES}"
-        )
+    text = execution_document(execution_input(resolve_chain(request.chain), request.variables))
     name = execution_name(idempotency_key)
-    text = document.decode("utf-8")
     if request.mode == "sync":
         return view(machines.start_sync_execution(name, text))
     arn = start_idempotently(machines, name, text)
@@ -155,7 +128,6 @@ __all__ = [
     "StateMachines",
     "describe_chain",
     "execution_name",
-    "packaged_chain",
     "parse_start_request",
     "start_chain",
 ]

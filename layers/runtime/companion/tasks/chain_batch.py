@@ -4,7 +4,8 @@
 chain execution receives, and reads the prompt set once, streaming, so a set with a malformed line fails before any
 model is called. The Distributed Map then starts one ``PromptChainStateMachine`` execution per line and its
 ResultWriter stores every child's record in S3. ``summarize_batch`` reads those records back, streaming, and writes
-one summary object (counts, failure percentage, tokens, the first failures) to ``batches/<execution>/summary.json``.
+one summary object (counts, failure percentage, tokens, the first failures) to
+``batches/summaries/<execution>/summary.json``.
 
 A prompt set is JSON Lines: each line is one JSON object, the chain's input variables for one run (what ``POST
 /chains`` takes as ``variables``). Blank lines are skipped, as the Distributed Map's JSONL reader skips them.
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.chains import ChainName, execution_input, load_chain
+from companion.chains import ChainName, execution_input, resolve_chain
 from companion.errors import (
     InputValidationError,
     OffloadedObjectNotFoundError,
@@ -30,11 +31,9 @@ from companion.errors import (
 from companion.lines import OversizedLine, split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
-from companion.tasks.chain_api import packaged_chain
 from companion.tasks.common import json_bytes
 
 PROMPT_SET_PREFIX = "prompt-sets/"
-BATCH_PREFIX = "batches/"
 RESULTS_PREFIX = "batches/results/"
 SUMMARY_PREFIX = "batches/summaries/"
 MAX_REPORTED_PROBLEMS = 10
@@ -109,7 +108,7 @@ def prepare_batch(task: PrepareBatchInput, *, bucket: str, store: BatchStore) ->
     PayloadTooLargeError
         The chain's plan alone would not fit an execution input.
     """
-    chain = packaged_chain(task.chain) if isinstance(task.chain, str) else load_chain(task.chain)
+    chain = resolve_chain(task.chain)
     document = execution_input(chain)
     plan_bytes = len(json_bytes(document, where="chain plan"))
     if plan_bytes > _MAX_PLAN_BYTES:
@@ -207,7 +206,7 @@ class ItemFailure(BaseModel):
 
 
 class BatchSummary(BaseModel):
-    """The object written to ``batches/<execution>/summary.json``."""
+    """The object written to ``batches/summaries/<execution>/summary.json``."""
 
     execution_name: str
     chain: str
@@ -249,7 +248,7 @@ def summarize_batch(task: SummarizeBatchInput, *, bucket: str, store: BatchStore
     Raises
     ------
     S3LocationError
-        The Map's manifest lies outside ``batches/`` of the payload bucket.
+        The Map's manifest or a result file lies outside ``batches/results/`` of the payload bucket.
     OffloadedObjectNotFoundError
         The manifest or a result file it lists does not exist.
     InputValidationError
@@ -265,7 +264,7 @@ def summarize_batch(task: SummarizeBatchInput, *, bucket: str, store: BatchStore
             f"s3://{details.get('Bucket')}/{details.get('Key')}",
             where="map manifest",
             bucket=bucket,
-            prefix=BATCH_PREFIX,
+            prefix=RESULTS_PREFIX,
         )
         manifest_uri = manifest.uri
         for record in _child_records(store, manifest, bucket):
@@ -307,7 +306,7 @@ def _child_records(store: BatchStore, manifest: S3Location, bucket: str) -> Iter
     for listed in files.values():
         for entry in listed if isinstance(listed, list) else []:
             key = entry.get("Key") if isinstance(entry, dict) else None
-            location = parse_s3_uri(f"s3://{bucket}/{key}", where=manifest.uri, bucket=bucket, prefix=BATCH_PREFIX)
+            location = parse_s3_uri(f"s3://{bucket}/{key}", where=manifest.uri, bucket=bucket, prefix=RESULTS_PREFIX)
             yield from _array_items(store.iter_chunks(location), location.uri)
 
 
@@ -442,8 +441,9 @@ def _short(value: Any) -> str | None:
 
 
 __all__ = [
-    "BATCH_PREFIX",
     "PROMPT_SET_PREFIX",
+    "RESULTS_PREFIX",
+    "SUMMARY_PREFIX",
     "BatchStore",
     "BatchSummary",
     "PrepareBatchInput",

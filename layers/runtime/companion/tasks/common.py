@@ -39,10 +39,17 @@ def parse_input(model: type[InputT], event: object) -> InputT:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()]
-        more = len(problems) - _MAX_REPORTED_PROBLEMS
-        listed = "; ".join(problems[:_MAX_REPORTED_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
-        raise InputValidationError(f"{model.__name__}: {listed}") from exc
+        raise InputValidationError(f"{model.__name__}: {validation_problems(exc)}") from exc
+
+
+def validation_problems(exc: ValidationError, *, root: str = "(root)") -> str:
+    """Pydantic's errors as ``<location>: <message>`` joined by ``; ``, the first ten and how many more.
+
+    ``root`` names a problem of the whole value (no location).
+    """
+    problems = [f"{'.'.join(map(str, e['loc'])) or root}: {e['msg']}" for e in exc.errors()]
+    more = len(problems) - _MAX_REPORTED_PROBLEMS
+    return "; ".join(problems[:_MAX_REPORTED_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
 
 
 def json_bytes(value: Any, *, where: str) -> bytes:

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from companion.errors import (
@@ -25,11 +25,12 @@ from companion.errors import (
     InputValidationError,
     PayloadTooLargeError,
 )
+from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
+from companion.tasks.common import json_bytes
 
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 """Execution ids the APIs hand out (SHA-256 hex or UUID hex); anything else cannot name one of their executions."""
-_MAX_REPORTED_PROBLEMS = 10
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,24 @@ class StandardMachine(Protocol):
         ...
 
 
+def execution_document(value: Any) -> str:
+    """``value`` as the JSON text of an execution input, sized the way Step Functions counts it.
+
+    Raises
+    ------
+    InputValidationError
+        The value holds text that cannot be encoded (a lone surrogate).
+    PayloadTooLargeError
+        It exceeds Step Functions' 256 KiB.
+    """
+    document = json_bytes(value, where="execution input")
+    if len(document) > STATE_PAYLOAD_LIMIT_BYTES:
+        raise PayloadTooLargeError(
+            f"the execution input is {len(document)} bytes; Step Functions accepts {STATE_PAYLOAD_LIMIT_BYTES}"
+        )
+    return document.decode("utf-8")
+
+
 def read_json_object(body: str | bytes | None, *, max_bytes: int, shape: str) -> dict[str, Any]:
     """Read a request body that must be a JSON object of at most ``max_bytes``.
 
@@ -94,12 +113,6 @@ def read_json_object(body: str | bytes | None, *, max_bytes: int, shape: str) ->
     if not isinstance(data, dict):
         raise InputValidationError(f"the request body must be a JSON object: {shape}")
     return data
-
-
-def validation_problems(exc: ValidationError) -> list[str]:
-    """Pydantic's errors as ``<location>: <message>``, at most ten."""
-    problems = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()]
-    return problems[:_MAX_REPORTED_PROBLEMS]
 
 
 def execution_name(idempotency_key: str | None) -> str:
@@ -174,9 +187,9 @@ __all__ = [
     "ExecutionView",
     "StandardMachine",
     "describe_by_id",
+    "execution_document",
     "execution_name",
     "read_json_object",
     "start_idempotently",
-    "validation_problems",
     "view",
 ]

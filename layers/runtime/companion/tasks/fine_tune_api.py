@@ -13,24 +13,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from companion.errors import InputValidationError, PayloadTooLargeError, S3LocationError
+from companion.errors import InputValidationError, S3LocationError
 from companion.s3uri import parse_s3_uri
-from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
-from companion.tasks.common import json_bytes
+from companion.settings import DATASET_PREFIX
+from companion.tasks.common import validation_problems
 from companion.tasks.executions import (
     ExecutionView,
     StandardMachine,
     describe_by_id,
+    execution_document,
     execution_name,
     read_json_object,
     start_idempotently,
-    validation_problems,
 )
 from companion.tasks.fine_tune_evaluation import EvaluationRequest
-from companion.tasks.validate_dataset import HyperparameterValue, SplitOptions
+from companion.tasks.fine_tune_options import HyperparameterValue, SplitOptions
 
 MAX_BODY_BYTES = 64 * 1024
-DATASET_PREFIX = "fine-tuning/datasets/"
 MAX_MODEL_UNITS = 10
 """A ceiling against typos: each model unit is billed by the hour."""
 
@@ -84,7 +83,7 @@ def parse_fine_tune_request(body: str | bytes | None, *, bucket: str) -> StartFi
     try:
         request = StartFineTuneRequest.model_validate(data)
     except ValidationError as exc:
-        raise InputValidationError("; ".join(validation_problems(exc))) from exc
+        raise InputValidationError(validation_problems(exc)) from exc
     problems: list[str] = []
     for field in ("training_data_s3_uri", "validation_data_s3_uri"):
         value = getattr(request, field)
@@ -115,13 +114,9 @@ def start_fine_tune(
     IdempotencyConflictError
         The key was used before with a different request.
     """
-    document = json_bytes(request.execution_input(), where="execution input")
-    if len(document) > STATE_PAYLOAD_LIMIT_BYTES:
-        raise PayloadTooLargeError(
-            f"the execution input is {len(document)} bytes; Step Functions accepts {STATE_PAYLOAD_LIMIT_BYTES}"
-        )
+    document = execution_document(request.execution_input())
     name = execution_name(idempotency_key)
-    arn = start_idempotently(machine, name, document.decode("utf-8"))
+    arn = start_idempotently(machine, name, document)
     return ExecutionView(execution_id=name, execution_arn=arn, status="RUNNING")
 
 
@@ -137,7 +132,6 @@ def describe_fine_tune(execution_id: str, machine: StandardMachine) -> Execution
 
 
 __all__ = [
-    "DATASET_PREFIX",
     "MAX_BODY_BYTES",
     "ProvisionedThroughputRequest",
     "StartFineTuneRequest",

@@ -29,7 +29,7 @@ from companion.codec.models import ModelFamily
 from companion.errors import ChainDefinitionError, InputValidationError, UnknownModelFamilyError
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import FineTuningEvaluationSettings
-from companion.tasks.common import json_bytes
+from companion.tasks.common import json_bytes, validation_problems
 from companion.tasks.executions import ExecutionRecord
 
 MAX_PROMPTS = 20
@@ -272,8 +272,7 @@ def read_prompt_set(data: bytes, where: str) -> list[EvaluationPrompt]:
         try:
             prompts.append(EvaluationPrompt.model_validate(item))
         except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(item)'}: {e['msg']}" for e in exc.errors())
-            raise InputValidationError(f"{where}: item {number}: {problem}") from exc
+            raise InputValidationError(f"{where}: item {number}: {validation_problems(exc, root='(item)')}") from exc
     return prompts
 
 

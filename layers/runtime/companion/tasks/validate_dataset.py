@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from companion.errors import DatasetValidationError, S3LocationError
 from companion.finetune import (
+    DEFAULT_MAX_REPORTED_LINES,
     CustomizationType,
     DatasetLimits,
     DatasetReport,
@@ -27,6 +28,7 @@ from companion.lines import split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import ValidateDatasetSettings
 from companion.tasks.common import json_bytes
+from companion.tasks.fine_tune_options import HyperparameterValue, SplitOptions
 
 REPORT_KEY = "fine-tuning/reports/{execution}/dataset-report.json"
 SPLIT_KEY = "fine-tuning/splits/{execution}/{side}.jsonl"
@@ -35,14 +37,6 @@ _LINES_IN_MESSAGE = 3
 _REASON_IN_MESSAGE = 200
 
 S3Uri = Annotated[str, Field(min_length=6, max_length=1100, pattern=r"^s3://")]
-HyperparameterValue = Annotated[StrictStr, Field(max_length=64)] | StrictInt | StrictFloat
-
-
-class SplitOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    validation_fraction: Annotated[float, Field(gt=0, le=0.5)]
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
 
 
 class ValidateDatasetInput(BaseModel):
@@ -59,7 +53,7 @@ class ValidateDatasetInput(BaseModel):
     split: SplitOptions | None = Field(
         default=None, description="Carve the validation set out of the training file; only without a validation file."
     )
-    max_reported_errors: Annotated[int, Field(ge=1, le=1000)] = 20
+    max_reported_errors: Annotated[int, Field(ge=1, le=1000)] = DEFAULT_MAX_REPORTED_LINES
 
     @model_validator(mode="after")
     def _one_source_of_validation_data(self) -> ValidateDatasetInput:
@@ -117,10 +111,18 @@ class StoredDatasetReport(BaseModel):
     split: SplitReport | None
 
 
-class DatasetStore(Protocol):
-    def object_size(self, location: S3Location) -> int: ...
+class DatasetObject(Protocol):
+    """An opened dataset object (adapter: ``companion.adapters.s3.ObjectStream``): size known, bytes not yet read."""
 
-    def iter_chunks(self, location: S3Location) -> Iterator[bytes]: ...
+    size: int
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class DatasetStore(Protocol):
+    def open_object(self, location: S3Location) -> DatasetObject: ...
 
     def open_line_upload(self, location: S3Location) -> LineSink: ...
 
@@ -167,18 +169,17 @@ def validate_dataset(
             task.validation_data_s3_uri, "validation_data_s3_uri", settings, outputs
         )
 
-    # Both sizes before any streaming: a missing object fails fast, and a file over the limit is refused unread.
-    training_bytes = store.object_size(training_location)
-    validation_bytes = store.object_size(validation_location) if validation_location is not None else 0
+    # Both objects opened (one GET each) before any streaming: a missing one fails fast, and a file over the limit is
+    # refused on the size the GET reports, its body never read.
+    training_object = store.open_object(training_location)
     validation = None
     if validation_location is not None:
+        validation_object = store.open_object(validation_location)
         validation = DatasetFileReport(
             s3_uri=validation_location.uri,
-            object_bytes=validation_bytes,
+            object_bytes=validation_object.size,
             result=_check_file(
-                store,
-                validation_location,
-                validation_bytes,
+                validation_object,
                 rules,
                 role=DatasetRole.VALIDATION,
                 max_reported=task.max_reported_errors,
@@ -193,15 +194,15 @@ def validate_dataset(
             validation=store.open_line_upload(split_locations[1]),
         )
     training_result = _check_file(
-        store,
-        training_location,
-        training_bytes,
+        training_object,
         rules,
         role=DatasetRole.TRAINING,
         max_reported=task.max_reported_errors,
         split=split,
     )
-    training = DatasetFileReport(s3_uri=training_location.uri, object_bytes=training_bytes, result=training_result)
+    training = DatasetFileReport(
+        s3_uri=training_location.uri, object_bytes=training_object.size, result=training_result
+    )
 
     split_report = None
     if task.split is not None and split_locations is not None:
@@ -247,9 +248,7 @@ def _dataset_location(uri: str, where: str, settings: ValidateDatasetSettings, o
 
 
 def _check_file(
-    store: DatasetStore,
-    location: S3Location,
-    size: int,
+    opened: DatasetObject,
     rules: DatasetRules,
     *,
     role: DatasetRole,
@@ -257,13 +256,14 @@ def _check_file(
     split: Split | None = None,
 ) -> DatasetReport:
     limit = rules.limits.max_validation_bytes if role is DatasetRole.VALIDATION else rules.limits.max_training_bytes
-    if size > limit:
+    if opened.size > limit:
+        opened.close()
         if split is not None:
             split.training.abort()
             split.validation.abort()
-        problem = f"the file is {size:,} bytes; {rules.model} takes {role} files of at most {limit:,} (not read)"
+        problem = f"the file is {opened.size:,} bytes; {rules.model} takes {role} files of at most {limit:,} (not read)"
         return DatasetReport(problems=[problem])
-    lines = split_lines(store.iter_chunks(location), rules.max_line_bytes)
+    lines = split_lines(opened.chunks(), rules.max_line_bytes)
     return validate_lines(lines, rules, role=role, max_reported=max_reported, split=split)
 
 
