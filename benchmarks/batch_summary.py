@@ -2,7 +2,7 @@
 
 Figures, no assertions. Run as ``PYTHONPATH=layers/runtime:functions uv run python benchmarks/batch_summary.py``.
 
-``companion.tasks.chain_batch.summarize_batch`` reads the ResultWriter's files through its store port in 1 MiB
+``companion.chains.batch.summarize_batch`` reads the ResultWriter's files through its store port in 1 MiB
 chunks and decodes one child record at a time; here the store serves an in-memory file (no S3, no moto), so the
 figures are the function's own parsing and counting. Each record carries a chain output of about 1 KB, as a
 three-step chain's ``{final, usage}`` does. Peak memory is tracemalloc's, measured in a second, separate pass, and
@@ -54,7 +54,7 @@ def _objects() -> dict[str, bytes]:
 
 
 def _summarize(store: _Store) -> Any:
-    from companion.tasks.chain_batch import SummarizeBatchInput, summarize_batch  # noqa: PLC0415
+    from companion.chains.batch import SummarizeBatchInput, summarize_batch  # noqa: PLC0415
 
     task = SummarizeBatchInput(
         execution_name="benchmark",

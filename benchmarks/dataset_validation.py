@@ -97,8 +97,8 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
 
     from companion.adapters.s3 import S3ObjectStore  # noqa: PLC0415
     from companion.errors import DatasetValidationError  # noqa: PLC0415
+    from companion.finetune.dataset import ValidateDatasetInput, validate_dataset  # noqa: PLC0415
     from companion.settings import ValidateDatasetSettings  # noqa: PLC0415
-    from companion.tasks.validate_dataset import ValidateDatasetInput, validate_dataset  # noqa: PLC0415
 
     event: dict[str, Any] = {
         "execution_name": f"bench-{case['dataset']}",
@@ -146,7 +146,7 @@ def _streaming_store(path: Path, size: int, task: Any) -> Any:
     from botocore.stub import ANY, Stubber  # noqa: PLC0415
 
     from companion.adapters.s3 import S3LineUpload, S3ObjectStore  # noqa: PLC0415
-    from companion.tasks.validate_dataset import REPORT_KEY  # noqa: PLC0415
+    from companion.finetune.dataset import REPORT_KEY  # noqa: PLC0415
 
     class Store(S3ObjectStore):
         def open_line_upload(self, location: Any, **_: Any) -> S3LineUpload:

@@ -5,7 +5,7 @@ Functions, the template's PromptChainStateMachine run by moto's interpreter (too
 Bedrock. In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is
 put at the Output.S3Uri the way Step Functions would. Step 5 hands the API Gateway event events/api/start_chain.json
 (POST /chains) to the real ChainApiFunction handler, which starts the three-step chain outline-draft-critique
-(layers/runtime/companion/chain_library/) on the template's PromptChainStateMachine in the offline stack; the
+(layers/runtime/companion/chains/library/) on the template's PromptChainStateMachine in the offline stack; the
 Bedrock stand-in answers with deterministic placeholder text, and with fixed sample JSON for the chain's two JSON
 steps. No model is called.
 """

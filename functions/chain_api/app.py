@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.stepfunctions import StepFunctionsMachines
+from companion.chains.api import describe_chain, parse_start_request, start_chain
 from companion.errors import (
     ChainDefinitionError,
     ExecutionNotFoundError,
@@ -21,7 +22,6 @@ from companion.errors import (
 from companion.http_api import rest_resolver
 from companion.observability import logger
 from companion.settings import ChainApiSettings, load_settings
-from companion.tasks.chain_api import describe_chain, parse_start_request, start_chain
 
 _STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
     InputValidationError: HTTPStatus.BAD_REQUEST,

@@ -16,10 +16,10 @@ from companion.errors import (
     InputValidationError,
     PayloadTooLargeError,
 )
+from companion.finetune.api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
 from companion.http_api import rest_resolver
 from companion.observability import logger
 from companion.settings import FineTuneApiSettings, load_settings
-from companion.tasks.fine_tune_api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
 
 _STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
     InputValidationError: HTTPStatus.BAD_REQUEST,

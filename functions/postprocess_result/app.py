@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.observability import logger, metrics, record_result_metrics
 from companion.settings import PostprocessSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.postprocess import PostprocessResultInput, postprocess_result
+from companion.steps.postprocess import PostprocessResultInput, postprocess_result
+from companion.task_io import parse_input
 
 
 @cache

@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.s3 import S3ObjectStore
+from companion.chains.batch import PrepareBatchInput, prepare_batch
 from companion.observability import MetricUnit, logger, metrics
 from companion.settings import ChainBatchSettings, load_settings
-from companion.tasks.chain_batch import PrepareBatchInput, prepare_batch
-from companion.tasks.common import parse_input
+from companion.task_io import parse_input
 
 
 @cache

@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.s3 import S3ObjectStore
+from companion.finetune.evaluation import PrepareEvaluationInput, prepare_evaluation
 from companion.observability import logger
 from companion.settings import FineTuningEvaluationSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.fine_tune_evaluation import PrepareEvaluationInput, prepare_evaluation
+from companion.task_io import parse_input
 
 
 @cache

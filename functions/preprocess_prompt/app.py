@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from companion.adapters.s3 import S3ObjectStore
 from companion.observability import MetricUnit, logger, metrics
 from companion.settings import PreprocessSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.preprocess import PreprocessPromptInput, preprocess_prompt
+from companion.steps.preprocess import PreprocessPromptInput, preprocess_prompt
+from companion.task_io import parse_input
 
 
 @cache

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from companion.adapters.s3 import S3ObjectStore
 from companion.observability import logger, metrics, record_result_metrics
 from companion.settings import ResolveSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.resolve import ResolveOutputInput, resolve_output
+from companion.steps.resolve import ResolveOutputInput, resolve_output
+from companion.task_io import parse_input
 
 
 @cache

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.s3 import S3ObjectStore
 from companion.adapters.stepfunctions import StepFunctionsExecutions
+from companion.finetune.evaluation import ScoreEvaluationInput, score_evaluation
 from companion.observability import MetricUnit, logger, metrics
 from companion.settings import FineTuningEvaluationSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.fine_tune_evaluation import ScoreEvaluationInput, score_evaluation
+from companion.task_io import parse_input
 
 
 @cache

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from companion.adapters.s3 import S3ObjectStore
 from companion.errors import DatasetValidationError
+from companion.finetune.dataset import ValidateDatasetInput, validate_dataset
 from companion.observability import MetricUnit, logger, metrics
 from companion.settings import ValidateDatasetSettings, load_settings
-from companion.tasks.common import parse_input
-from companion.tasks.validate_dataset import ValidateDatasetInput, validate_dataset
+from companion.task_io import parse_input
 
 
 @cache

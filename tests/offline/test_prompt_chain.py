@@ -22,7 +22,7 @@ from tools.offline.functions import handlers_for
 from tools.offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAINS = ROOT / "layers" / "runtime" / "companion" / "chain_library"
+CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 INVOKE_INLINE = "Invoke Model Inline"
 INVOKE_TEXT = "Invoke Model For Text"

@@ -8,7 +8,7 @@ from pathlib import Path
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from companion.chains import packaged_chain
-from companion.tasks.chain_api import execution_name, parse_start_request
+from companion.chains.api import execution_name, parse_start_request
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "api"
 

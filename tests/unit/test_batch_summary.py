@@ -1,4 +1,4 @@
-"""The batch domain (companion.tasks.chain_batch) with an in-memory store: prompt-set checks, the streamed summary."""
+"""The batch domain (companion.chains.batch) with an in-memory store: prompt-set checks, the streamed summary."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from typing import Any
 
 import pytest
 
+from companion.chains.batch import (
+    PrepareBatchInput,
+    SummarizeBatchInput,
+    prepare_batch,
+    summarize_batch,
+)
 from companion.errors import (
     InputValidationError,
     OffloadedObjectNotFoundError,
@@ -16,12 +22,6 @@ from companion.errors import (
     S3LocationError,
 )
 from companion.s3uri import S3Location
-from companion.tasks.chain_batch import (
-    PrepareBatchInput,
-    SummarizeBatchInput,
-    prepare_batch,
-    summarize_batch,
-)
 
 BUCKET = "payload-bucket"
 

@@ -19,6 +19,15 @@ from botocore.stub import Stubber
 
 from companion.adapters.stepfunctions import StepFunctionsMachines, execution_arn
 from companion.chains import packaged_chain
+from companion.chains.api import (
+    MAX_BODY_BYTES,
+    ExecutionRecord,
+    StartChainRequest,
+    describe_chain,
+    execution_name,
+    parse_start_request,
+    start_chain,
+)
 from companion.errors import (
     ChainDefinitionError,
     ExecutionAlreadyExistsError,
@@ -27,15 +36,6 @@ from companion.errors import (
     InputValidationError,
     PayloadTooLargeError,
     UnknownChainError,
-)
-from companion.tasks.chain_api import (
-    MAX_BODY_BYTES,
-    ExecutionRecord,
-    StartChainRequest,
-    describe_chain,
-    execution_name,
-    parse_start_request,
-    start_chain,
 )
 from tools.local_lambda import LocalLambdaContext
 

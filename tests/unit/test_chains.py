@@ -23,12 +23,12 @@ from companion.chains import (
 )
 from companion.codec.models import ModelFamily
 from companion.errors import ChainDefinitionError
-from companion.tasks.postprocess import PostprocessResultInput
-from companion.tasks.preprocess import PreprocessPromptInput
-from companion.templating import render_all
+from companion.steps.postprocess import PostprocessResultInput
+from companion.steps.preprocess import PreprocessPromptInput
+from companion.steps.templating import render_all
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAINS = ROOT / "layers" / "runtime" / "companion" / "chain_library"
+CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
 CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 NOVA = "us.amazon.nova-lite-v1:0"
 LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"

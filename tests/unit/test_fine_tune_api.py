@@ -23,8 +23,8 @@ from companion.errors import (
     IdempotencyConflictError,
     InputValidationError,
 )
-from companion.tasks.executions import ExecutionRecord
-from companion.tasks.fine_tune_api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
+from companion.executions import ExecutionRecord
+from companion.finetune.api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
 from tools.local_lambda import LocalLambdaContext
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:FineTuning"

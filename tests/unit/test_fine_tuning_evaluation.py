@@ -15,10 +15,8 @@ from botocore.stub import Stubber
 
 from companion.adapters.stepfunctions import StepFunctionsExecutions
 from companion.errors import ExecutionNotFoundError, InputValidationError, S3LocationError
-from companion.s3uri import S3Location
-from companion.settings import FineTuningEvaluationSettings
-from companion.tasks.executions import ExecutionRecord
-from companion.tasks.fine_tune_evaluation import (
+from companion.executions import ExecutionRecord
+from companion.finetune.evaluation import (
     MAX_PROMPTS,
     PrepareEvaluationInput,
     ScoreEvaluationInput,
@@ -29,7 +27,9 @@ from companion.tasks.fine_tune_evaluation import (
     score_evaluation,
     token_f1,
 )
-from companion.templating import render
+from companion.s3uri import S3Location
+from companion.settings import FineTuningEvaluationSettings
+from companion.steps.templating import render
 
 BUCKET = "companion-payloads"
 SETTINGS = FineTuningEvaluationSettings(offload_bucket=BUCKET)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.errors import ModelOutputNotJsonError, ModelOutputSchemaError, SchemaDefinitionError
-from companion.jsonout import compile_schema, extract_json, validate_json
+from companion.steps.json_answers import compile_schema, extract_json, validate_json
 
 SCHEMA = {
     "type": "object",

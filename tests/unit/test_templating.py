@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.errors import MissingTemplateVariablesError, PromptTooLargeError, TemplateSyntaxError
-from companion.templating import placeholder_paths, render, render_all
+from companion.steps.templating import placeholder_paths, render, render_all
 
 
 def test_paths_walk_keys_and_list_indices() -> None:

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from companion import errors
 from companion.adapters.s3 import S3LineUpload, S3ObjectStore
+from companion.finetune.dataset import ValidateDatasetInput, validate_dataset
 from companion.s3uri import S3Location
 from companion.settings import ValidateDatasetSettings
-from companion.tasks.validate_dataset import ValidateDatasetInput, validate_dataset
 from tools.local_lambda import LocalLambdaContext
 
 BUCKET = "companion-test-payloads"

@@ -6,7 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from companion.errors import ConfigurationError, ExecutionAlreadyExistsError, ExecutionNotFoundError
-from companion.tasks.executions import ExecutionRecord
+from companion.executions import ExecutionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -27,8 +27,8 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 class StepFunctionsMachines:
-    """The :class:`~companion.tasks.chain_api.StateMachines` port over boto3 (and, without an Express machine, the
-    :class:`~companion.tasks.executions.StandardMachine` port). ``client`` is injectable for tests."""
+    """The :class:`~companion.chains.api.StateMachines` port over boto3 (and, without an Express machine, the
+    :class:`~companion.executions.StandardMachine` port). ``client`` is injectable for tests."""
 
     def __init__(self, standard_arn: str, express_arn: str | None = None, client: SFNClient | None = None) -> None:
         self._standard_arn = standard_arn

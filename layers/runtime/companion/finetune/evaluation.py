@@ -27,10 +27,10 @@ from companion.chains import execution_input, load_chain
 from companion.codec import resolve_family
 from companion.codec.models import ModelFamily
 from companion.errors import ChainDefinitionError, InputValidationError, UnknownModelFamilyError
+from companion.executions import ExecutionRecord
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import FineTuningEvaluationSettings
-from companion.tasks.common import json_bytes, validation_problems
-from companion.tasks.executions import ExecutionRecord
+from companion.task_io import json_bytes, validation_problems
 
 MAX_PROMPTS = 20
 """Held-out prompts per evaluation: every answer of a chain travels in its state (256 KiB)."""

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from companion.codec import NormalizedResult, decode, resolve_family
 from companion.errors import InputValidationError, ModelOutputTruncatedError, PayloadTooLargeError
-from companion.jsonout import extract_json, validate_json
 from companion.settings import PostprocessSettings
-from companion.tasks.common import TaskInput, json_bytes
+from companion.steps.json_answers import extract_json, validate_json
+from companion.task_io import TaskInput, json_bytes
 
 
 class OutputSpec(BaseModel):

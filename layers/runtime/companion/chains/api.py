@@ -1,10 +1,10 @@
 """Starting and reading prompt chains over HTTP: the domain behind ``POST /chains`` and ``GET /chains/{id}``.
 
-A request names a packaged chain (``companion/chain_library/<name>.json``) or carries a chain inline; it runs on the
+A request names a packaged chain (``companion/chains/library/<name>.json``) or carries a chain inline; it runs on the
 Standard machine (``async``: answered at once with the execution id) or on the Express machine (``sync``: answered
 with the result, so only for chains that finish well within API Gateway's 29-second integration timeout).
 
-An ``Idempotency-Key`` becomes the execution name (see ``companion.tasks.executions``), so a retried request finds the
+An ``Idempotency-Key`` becomes the execution name (see ``companion.executions``), so a retried request finds the
 execution the first one started instead of starting a second. Express machines do not de-duplicate names, so ``sync``
 requests are not idempotent.
 """
@@ -17,8 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from companion.chains import ChainName, execution_input, resolve_chain
 from companion.errors import InputValidationError
-from companion.tasks.common import validation_problems
-from companion.tasks.executions import (
+from companion.executions import (
     ExecutionRecord,
     ExecutionView,
     describe_by_id,
@@ -28,6 +27,7 @@ from companion.tasks.executions import (
     start_idempotently,
     view,
 )
+from companion.task_io import validation_problems
 
 MAX_BODY_BYTES = 200 * 1024
 """Largest request body: the execution input it becomes (the plan plus the variables) must fit 256 KiB."""

@@ -31,7 +31,7 @@ from companion.errors import (
 from companion.lines import OversizedLine, split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
-from companion.tasks.common import json_bytes
+from companion.task_io import json_bytes
 
 PROMPT_SET_PREFIX = "prompt-sets/"
 RESULTS_PREFIX = "batches/results/"

@@ -24,11 +24,11 @@ from companion.finetune import (
     validate_hyperparameters,
     validate_lines,
 )
+from companion.finetune.options import HyperparameterValue, SplitOptions
 from companion.lines import split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import ValidateDatasetSettings
-from companion.tasks.common import json_bytes
-from companion.tasks.fine_tune_options import HyperparameterValue, SplitOptions
+from companion.task_io import json_bytes
 
 REPORT_KEY = "fine-tuning/reports/{execution}/dataset-report.json"
 SPLIT_KEY = "fine-tuning/splits/{execution}/{side}.jsonl"

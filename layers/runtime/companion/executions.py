@@ -26,7 +26,7 @@ from companion.errors import (
     PayloadTooLargeError,
 )
 from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
-from companion.tasks.common import json_bytes
+from companion.task_io import json_bytes
 
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")

@@ -10,7 +10,7 @@ from companion.codec import NormalizedResult, decode, resolve_family
 from companion.errors import InputValidationError
 from companion.s3uri import S3Location, parse_s3_uri
 from companion.settings import PayloadBudget, ResolveSettings
-from companion.tasks.common import TaskInput, json_bytes
+from companion.task_io import TaskInput, json_bytes
 
 _MAX_SCAN_NODES = 1000
 

@@ -3,7 +3,7 @@
 A request becomes the input of the fine-tuning state machine (``statemachines/fine_tuning.asl.json``) unchanged but
 validated: datasets must lie in the payload bucket under ``fine-tuning/datasets/`` (the only place the Bedrock service
 role may read), Provisioned Throughput needs an explicit ``opt_in: true``. With an ``Idempotency-Key`` the execution
-name is the key's SHA-256 (``companion.tasks.executions``): a retried request returns the run the first one started,
+name is the key's SHA-256 (``companion.executions``): a retried request returns the run the first one started,
 and since the customization job's ``ClientRequestToken`` derives from the execution name, never a second job.
 """
 
@@ -14,10 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.errors import InputValidationError, S3LocationError
-from companion.s3uri import parse_s3_uri
-from companion.settings import DATASET_PREFIX
-from companion.tasks.common import validation_problems
-from companion.tasks.executions import (
+from companion.executions import (
     ExecutionView,
     StandardMachine,
     describe_by_id,
@@ -26,8 +23,11 @@ from companion.tasks.executions import (
     read_json_object,
     start_idempotently,
 )
-from companion.tasks.fine_tune_evaluation import EvaluationRequest
-from companion.tasks.fine_tune_options import HyperparameterValue, SplitOptions
+from companion.finetune.evaluation import EvaluationRequest
+from companion.finetune.options import HyperparameterValue, SplitOptions
+from companion.s3uri import parse_s3_uri
+from companion.settings import DATASET_PREFIX
+from companion.task_io import validation_problems
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_MODEL_UNITS = 10

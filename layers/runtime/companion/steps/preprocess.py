@@ -11,14 +11,14 @@ from companion.codec.models import InferenceParameters, ModelFamily
 from companion.errors import InputValidationError
 from companion.s3uri import S3Location, key_segment
 from companion.settings import PayloadBudget, PreprocessSettings
-from companion.tasks.common import TaskInput, json_bytes
-from companion.templating import render_all
+from companion.steps.templating import render_all
+from companion.task_io import TaskInput, json_bytes
 
 StepName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
 class PromptTemplate(BaseModel):
-    """Turns whose ``content`` (and ``system``) are templates; see :mod:`companion.templating`."""
+    """Turns whose ``content`` (and ``system``) are templates; see :mod:`companion.steps.templating`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
