@@ -26,9 +26,10 @@ demo: setup  ## run the main job offline: the three Lambdas on the sample events
 
 check: setup lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
 
-lint:  ## ruff lint and format check
+lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
 	$(RUN) ruff format --check $(PY_SOURCES)
+	PYTHONPATH=layers/runtime:functions $(RUN) lint-imports --no-cache
 
 typecheck:  ## mypy (strict) on the runtime code and the handlers
 	$(RUN) mypy layers/runtime/companion functions

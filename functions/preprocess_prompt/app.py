@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from companion.adapters.s3 import S3ObjectStore
+from companion.handler import task_handler
 from companion.observability import MetricUnit, logger, metrics
-from companion.settings import PreprocessSettings, load_settings
-from companion.steps.preprocess import PreprocessPromptInput, preprocess_prompt
-from companion.task_io import parse_input
-
-
-@cache
-def _settings() -> PreprocessSettings:
-    return load_settings(PreprocessSettings)
+from companion.settings import PreprocessSettings
+from companion.steps.preprocess import PreprocessPromptInput, PreprocessPromptOutput, preprocess_prompt
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_input(PreprocessPromptInput, event)
-    output = preprocess_prompt(task, _settings(), S3ObjectStore())
+@task_handler(PreprocessPromptInput, PreprocessSettings)
+def lambda_handler(task: PreprocessPromptInput, settings: PreprocessSettings) -> PreprocessPromptOutput:
+    output = preprocess_prompt(task, settings, S3ObjectStore())
     metrics.add_dimension(name="ModelFamily", value=output.family.value)
     metrics.add_metric(name="RequestBodyBytes", unit=MetricUnit.Bytes, value=output.body_bytes)
     metrics.add_metric(name="RequestsOffloaded", unit=MetricUnit.Count, value=int(output.offloaded))
@@ -34,4 +24,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         body_bytes=output.body_bytes,
         offloaded=output.offloaded,
     )
-    return output.model_dump(mode="json")
+    return output

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from companion.adapters.s3 import S3ObjectStore
 from companion.adapters.stepfunctions import StepFunctionsExecutions
-from companion.finetune.evaluation import ScoreEvaluationInput, score_evaluation
+from companion.finetune.evaluation import ScoreEvaluationInput, ScoreEvaluationOutput, score_evaluation
+from companion.handler import task_handler
 from companion.observability import MetricUnit, logger, metrics
-from companion.settings import FineTuningEvaluationSettings, load_settings
-from companion.task_io import parse_input
-
-
-@cache
-def _settings() -> FineTuningEvaluationSettings:
-    return load_settings(FineTuningEvaluationSettings)
+from companion.settings import FineTuningEvaluationSettings
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_input(ScoreEvaluationInput, event)
-    output = score_evaluation(task, _settings(), S3ObjectStore(), StepFunctionsExecutions())
+@task_handler(ScoreEvaluationInput, FineTuningEvaluationSettings)
+def lambda_handler(task: ScoreEvaluationInput, settings: FineTuningEvaluationSettings) -> ScoreEvaluationOutput:
+    output = score_evaluation(task, settings, S3ObjectStore(), StepFunctionsExecutions())
     metrics.add_metric(name="CustomModelWorse", unit=MetricUnit.Count, value=int(output.custom_is_worse))
     logger.info(
         "evaluation scored",
@@ -33,4 +23,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         custom_score=output.custom.score,
         custom_is_worse=output.custom_is_worse,
     )
-    return output.model_dump(mode="json")
+    return output

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from companion.adapters.s3 import S3ObjectStore
 from companion.errors import DatasetValidationError
-from companion.finetune.dataset import ValidateDatasetInput, validate_dataset
+from companion.finetune.dataset import ValidateDatasetInput, ValidateDatasetOutput, validate_dataset
+from companion.handler import task_handler
 from companion.observability import MetricUnit, logger, metrics
-from companion.settings import ValidateDatasetSettings, load_settings
-from companion.task_io import parse_input
-
-
-@cache
-def _settings() -> ValidateDatasetSettings:
-    return load_settings(ValidateDatasetSettings)
+from companion.settings import ValidateDatasetSettings
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_input(ValidateDatasetInput, event)
+@task_handler(ValidateDatasetInput, ValidateDatasetSettings)
+def lambda_handler(task: ValidateDatasetInput, settings: ValidateDatasetSettings) -> ValidateDatasetOutput:
     try:
-        output = validate_dataset(task, _settings(), S3ObjectStore())
+        output = validate_dataset(task, settings, S3ObjectStore())
     except DatasetValidationError as exc:
         # Flushed by log_metrics even though the invocation fails: unusable datasets are what this metric counts.
         metrics.add_metric(name="DatasetInvalidLines", unit=MetricUnit.Count, value=exc.invalid_lines)
@@ -42,4 +32,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         estimated_tokens=totals.training.estimated_tokens,
         report_s3_uri=output.report_s3_uri,
     )
-    return output.model_dump(mode="json")
+    return output

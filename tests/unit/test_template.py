@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from companion.constants import DEFAULT_PAYLOAD_BUDGET_BYTES, STATE_PAYLOAD_LIMIT_BYTES
 from tests.template_document import arn_text, as_list, role_statements
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,6 @@ CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 }  # fmt: skip
 LAMBDA_APPLICATION_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
-STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +308,8 @@ def test_payload_budget_leaves_headroom_under_the_state_limit(template: dict[str
     # Given the PayloadBudgetBytes parameter
     parameter = template["Parameters"]["PayloadBudgetBytes"]
 
-    # Then the default keeps 32 KiB of the 256 KiB state payload for the rest of the state's JSON
-    assert int(parameter["Default"]) == STATE_PAYLOAD_LIMIT_BYTES - 32 * 1024
+    # Then the template's default is the layer's own default budget (32 KiB of headroom under the state limit)
+    assert int(parameter["Default"]) == DEFAULT_PAYLOAD_BUDGET_BYTES
     # And it can never be set above the Step Functions limit
     assert int(parameter["MinValue"]) == 1024
     assert int(parameter["MaxValue"]) == STATE_PAYLOAD_LIMIT_BYTES

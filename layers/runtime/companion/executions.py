@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from companion.constants import STATE_PAYLOAD_LIMIT_BYTES
 from companion.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -25,7 +26,6 @@ from companion.errors import (
     InputValidationError,
     PayloadTooLargeError,
 )
-from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
 from companion.task_io import json_bytes
 
 MAX_IDEMPOTENCY_KEY_CHARS = 256

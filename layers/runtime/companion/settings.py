@@ -8,51 +8,47 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from companion.constants import DATASET_PREFIX, DEFAULT_PAYLOAD_BUDGET_BYTES, STATE_PAYLOAD_LIMIT_BYTES
 from companion.errors import ConfigurationError
-
-STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024
-# Headroom for the rest of the state (execution input, earlier step results) next to one step's payload.
-DEFAULT_PAYLOAD_BUDGET_BYTES = STATE_PAYLOAD_LIMIT_BYTES - 32 * 1024
-
-# Where fine-tuning datasets live in the payload bucket: the only prefix the Bedrock customization role may read.
-DATASET_PREFIX = "fine-tuning/datasets/"
 
 PayloadBudget = Annotated[int, Field(ge=1024, le=STATE_PAYLOAD_LIMIT_BYTES)]
 
 
-class _Settings(BaseModel):
+class Settings(BaseModel):
+    """Base of every function's settings: frozen, and blind to the environment's other variables."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class PreprocessSettings(_Settings):
+class PreprocessSettings(Settings):
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
     offload_prefix: str = "offload/"
     payload_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
-class ResolveSettings(_Settings):
+class ResolveSettings(Settings):
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
     offload_prefix: str = "offload/"
     result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
-class PostprocessSettings(_Settings):
+class PostprocessSettings(Settings):
     result_budget_bytes: PayloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES
 
 
-class ChainBatchSettings(_Settings):
+class ChainBatchSettings(Settings):
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
 
 
 StateMachineArn = Annotated[str, Field(pattern=r"^arn:[\w-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}$")]
 
 
-class ChainApiSettings(_Settings):
+class ChainApiSettings(Settings):
     standard_state_machine_arn: StateMachineArn
     express_state_machine_arn: StateMachineArn
 
 
-class ValidateDatasetSettings(_Settings):
+class ValidateDatasetSettings(Settings):
     # Reports and split outputs go here, under fine-tuning/; datasets are read from dataset_bucket (same by default).
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
     dataset_bucket: Annotated[str | None, Field(min_length=3, max_length=63)] = None
@@ -60,16 +56,16 @@ class ValidateDatasetSettings(_Settings):
     dataset_prefix: str = DATASET_PREFIX
 
 
-class FineTuningEvaluationSettings(_Settings):
+class FineTuningEvaluationSettings(Settings):
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
 
 
-class FineTuneApiSettings(_Settings):
+class FineTuneApiSettings(Settings):
     fine_tuning_state_machine_arn: StateMachineArn
     offload_bucket: Annotated[str, Field(min_length=3, max_length=63)]
 
 
-SettingsT = TypeVar("SettingsT", bound=_Settings)
+SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
 def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:

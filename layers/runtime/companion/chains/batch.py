@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.chains import ChainName, execution_input, resolve_chain
+from companion.constants import STATE_PAYLOAD_LIMIT_BYTES
 from companion.errors import (
     InputValidationError,
     OffloadedObjectNotFoundError,
@@ -30,7 +31,6 @@ from companion.errors import (
 )
 from companion.lines import OversizedLine, split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
-from companion.settings import STATE_PAYLOAD_LIMIT_BYTES
 from companion.task_io import json_bytes
 
 PROMPT_SET_PREFIX = "prompt-sets/"

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from companion.constants import DATASET_PREFIX
 from companion.errors import InputValidationError, S3LocationError
 from companion.executions import (
     ExecutionView,
@@ -26,7 +27,6 @@ from companion.executions import (
 from companion.finetune.evaluation import EvaluationRequest
 from companion.finetune.options import HyperparameterValue, SplitOptions
 from companion.s3uri import parse_s3_uri
-from companion.settings import DATASET_PREFIX
 from companion.task_io import validation_problems
 
 MAX_BODY_BYTES = 64 * 1024
