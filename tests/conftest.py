@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tools.local_lambda import LocalLambdaContext, load_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 BUCKET = "companion-test-payloads"
+
+# Property tests run 100 examples each in `make check`; HYPOTHESIS_PROFILE=thorough runs ten times as many.
+settings.register_profile("default", max_examples=100)
+settings.register_profile("thorough", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
@@ -43,20 +50,39 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    """An S3 client on moto's in-process S3 with the offload bucket created; the handlers' cached client too."""
-    import boto3
+@pytest.fixture(scope="module")
+def moto_account() -> Iterator[Any]:
+    """moto's emulated account, started once per test module (clients are the costly part to build, not the state).
+
+    Tests take it through fixtures such as :func:`s3`, which reset its backends first, so no state crosses tests.
+    """
     from moto import mock_aws
 
     from companion.adapters.s3 import default_client
 
-    with mock_aws():
+    mock = mock_aws()
+    mock.start()
+    default_client.cache_clear()
+    try:
+        yield mock
+    finally:
+        mock.stop()
         default_client.cache_clear()
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-        default_client.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def s3_client(moto_account: Any) -> Any:
+    import boto3
+
+    return boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture
+def s3(moto_account: Any, s3_client: Any) -> Any:
+    """An S3 client on moto, in an account reset for this test and holding only the (empty) offload bucket."""
+    moto_account.reset()
+    s3_client.create_bucket(Bucket=BUCKET)
+    return s3_client
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from companion.errors import (
     PayloadTooLargeError,
     UnknownChainError,
 )
+from tests.fakes import FakeMachines
 from tools.local_lambda import LocalLambdaContext
 
 STANDARD = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChain"
@@ -47,40 +48,6 @@ ONE_STEP = {
 }
 
 
-class FakeMachines:
-    """In memory, with Step Functions' name rules for Standard executions."""
-
-    def __init__(self, sync_result: ExecutionRecord | None = None) -> None:
-        self.executions: dict[str, ExecutionRecord] = {}
-        self.starts: list[str] = []
-        self.sync_runs: list[tuple[str, dict[str, Any]]] = []
-        self.sync_result = sync_result
-
-    def start_execution(self, name: str, document: str) -> str:
-        existing = self.executions.get(name)
-        if existing is not None:
-            if existing.status == "RUNNING" and existing.input == document:
-                return existing.arn
-            raise ExecutionAlreadyExistsError(name)
-        self.starts.append(name)
-        self.executions[name] = ExecutionRecord(name, execution_arn(STANDARD, name), "RUNNING", input=document)
-        return self.executions[name].arn
-
-    def start_sync_execution(self, name: str, document: str) -> ExecutionRecord:
-        self.sync_runs.append((name, json.loads(document)))
-        assert self.sync_result is not None
-        return self.sync_result
-
-    def describe_execution(self, name: str) -> ExecutionRecord:
-        if name not in self.executions:
-            raise ExecutionNotFoundError(name)
-        return self.executions[name]
-
-    def finish(self, name: str, **fields: Any) -> None:
-        old = self.executions[name]
-        self.executions[name] = ExecutionRecord(old.name, old.arn, input=old.input, **fields)
-
-
 def _request(**fields: Any) -> StartChainRequest:
     return StartChainRequest.model_validate({"chain": ONE_STEP, "variables": {"question": "why?"}, **fields})
 
@@ -89,7 +56,7 @@ def _request(**fields: Any) -> StartChainRequest:
 
 
 def test_async_start_answers_with_the_execution_id() -> None:
-    machines = FakeMachines()
+    machines = FakeMachines(STANDARD)
 
     execution = start_chain(_request(), machines)
 
@@ -105,7 +72,7 @@ def test_async_start_answers_with_the_execution_id() -> None:
 
 def test_the_same_idempotency_key_twice_starts_one_execution() -> None:
     # Given a request started with an Idempotency-Key
-    machines = FakeMachines()
+    machines = FakeMachines(STANDARD)
     first = start_chain(_request(), machines, idempotency_key="order-42")
 
     # When the client retries it, while running and after it has ended
@@ -120,7 +87,7 @@ def test_the_same_idempotency_key_twice_starts_one_execution() -> None:
 
 
 def test_the_same_key_with_a_different_body_is_a_conflict() -> None:
-    machines = FakeMachines()
+    machines = FakeMachines(STANDARD)
     start_chain(_request(), machines, idempotency_key="order-42")
 
     with pytest.raises(IdempotencyConflictError):
@@ -142,7 +109,7 @@ def test_execution_names_are_deterministic_and_valid_for_step_functions() -> Non
 def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
     # Given an Express machine that succeeds
     record = ExecutionRecord("n", EXPRESS.replace("stateMachine", "express") + ":n", "SUCCEEDED", output='{"a": 1}')
-    machines = FakeMachines(sync_result=record)
+    machines = FakeMachines(STANDARD, sync_result=record)
 
     execution = start_chain(_request(mode="sync"), machines)
 
@@ -154,7 +121,7 @@ def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
 
 def test_sync_mode_failure_carries_error_and_cause() -> None:
     record = ExecutionRecord("n", "arn", "FAILED", error="ModelOutputNotJsonError", cause="no JSON")
-    execution = start_chain(_request(mode="sync"), FakeMachines(sync_result=record))
+    execution = start_chain(_request(mode="sync"), FakeMachines(STANDARD, sync_result=record))
 
     assert execution.body() == {
         "executionId": "n",
@@ -166,7 +133,7 @@ def test_sync_mode_failure_carries_error_and_cause() -> None:
 
 
 def test_describe_returns_status_and_output() -> None:
-    machines = FakeMachines()
+    machines = FakeMachines(STANDARD)
     started = start_chain(_request(), machines)
     machines.finish(started.execution_id or "", status="SUCCEEDED", output='{"steps": {}}')
 
@@ -178,7 +145,7 @@ def test_describe_returns_status_and_output() -> None:
 @pytest.mark.parametrize("execution_id", ["does-not-exist", "bad id!", "x" * 81])
 def test_describe_unknown_or_malformed_ids_are_not_found(execution_id: str) -> None:
     with pytest.raises(ExecutionNotFoundError):
-        describe_chain(execution_id, FakeMachines())
+        describe_chain(execution_id, FakeMachines(STANDARD))
 
 
 def test_packaged_chains_are_found_by_name() -> None:
@@ -190,7 +157,7 @@ def test_packaged_chains_are_found_by_name() -> None:
 def test_an_invalid_inline_chain_lists_its_problems() -> None:
     bad = {"name": "bad", "steps": [{"name": "a", "model_id": "amazon.nova-lite-v1:0", "prompt": "{{ steps.z.text }}"}]}
     with pytest.raises(ChainDefinitionError, match=r"steps\.z"):
-        start_chain(_request(chain=bad), FakeMachines())
+        start_chain(_request(chain=bad), FakeMachines(STANDARD))
 
 
 @pytest.mark.parametrize(
@@ -222,7 +189,7 @@ Call = Callable[..., tuple[int, dict[str, Any]]]
 def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachines]:
     module = importlib.import_module("chain_api.app")
     handler = module.lambda_handler
-    machines = FakeMachines(sync_result=ExecutionRecord("n", "arn", "SUCCEEDED", output='"done"'))
+    machines = FakeMachines(STANDARD, sync_result=ExecutionRecord("n", "arn", "SUCCEEDED", output='"done"'))
     monkeypatch.setattr(module, "machines", lambda: machines)
 
     def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:

@@ -549,7 +549,7 @@ KEYS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(JSONISH, st.dictionaries(KEYS, JSONISH, max_size=6)))
 def test_arbitrary_json_either_loads_or_raises_a_definition_error(data: Any) -> None:
     # Given any JSON-ish value, as a mapping and as JSON text
@@ -578,7 +578,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 EXAMPLES = [json.loads(path.read_text()) for path in sorted(CHAINS.glob("*.json"))]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(EXAMPLES), st.data())
 def test_an_example_with_any_part_replaced_loads_or_raises_a_definition_error(base: dict[str, Any], data: Any) -> None:
     # Given an example chain with one node anywhere replaced by arbitrary JSON or a template-like string

@@ -18,13 +18,13 @@ from botocore.stub import Stubber
 from companion.adapters.stepfunctions import StepFunctionsMachines, execution_arn
 from companion.errors import (
     ConfigurationError,
-    ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
     IdempotencyConflictError,
     InputValidationError,
 )
 from companion.executions import ExecutionRecord
 from companion.finetune.api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
+from tests.fakes import FakeMachines
 from tools.local_lambda import LocalLambdaContext
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:FineTuning"
@@ -33,32 +33,9 @@ TRAINING = f"s3://{BUCKET}/fine-tuning/datasets/support/train.jsonl"
 BODY = {"training_data_s3_uri": TRAINING, "hyperparameters": {"epochCount": 2}}
 
 
-class FakeMachine:
-    """In memory, with Step Functions' name rules for Standard executions."""
-
-    def __init__(self) -> None:
-        self.executions: dict[str, ExecutionRecord] = {}
-        self.starts: list[str] = []
-
-    def start_execution(self, name: str, document: str) -> str:
-        existing = self.executions.get(name)
-        if existing is not None:
-            if existing.status == "RUNNING" and existing.input == document:
-                return existing.arn
-            raise ExecutionAlreadyExistsError(name)
-        self.starts.append(name)
-        self.executions[name] = ExecutionRecord(name, execution_arn(MACHINE, name), "RUNNING", input=document)
-        return self.executions[name].arn
-
-    def describe_execution(self, name: str) -> ExecutionRecord:
-        if name not in self.executions:
-            raise ExecutionNotFoundError(name)
-        return self.executions[name]
-
-
 def test_a_valid_request_starts_the_machine_with_only_the_given_fields() -> None:
     # Given a request without optional fields
-    machine = FakeMachine()
+    machine = FakeMachines(MACHINE)
     request = parse_fine_tune_request(json.dumps(BODY), bucket=BUCKET)
 
     # When it starts
@@ -75,7 +52,7 @@ def test_a_valid_request_starts_the_machine_with_only_the_given_fields() -> None
 
 
 def test_the_same_key_twice_starts_one_run_and_another_body_is_a_conflict() -> None:
-    machine = FakeMachine()
+    machine = FakeMachines(MACHINE)
     request = parse_fine_tune_request(json.dumps(BODY), bucket=BUCKET)
     other = parse_fine_tune_request(json.dumps({**BODY, "hyperparameters": {"epochCount": 3}}), bucket=BUCKET)
 
@@ -119,9 +96,9 @@ def test_invalid_requests_name_the_problem(body: dict[str, Any], problem: str) -
 
 def test_describe_unknown_or_malformed_ids_are_not_found() -> None:
     with pytest.raises(ExecutionNotFoundError):
-        describe_fine_tune("no such id!", FakeMachine())
+        describe_fine_tune("no such id!", FakeMachines(MACHINE))
     with pytest.raises(ExecutionNotFoundError):
-        describe_fine_tune("unknown", FakeMachine())
+        describe_fine_tune("unknown", FakeMachines(MACHINE))
 
 
 # ---------------------------------------------------------------- handler (API Gateway proxy events)
@@ -130,12 +107,12 @@ Call = Callable[..., tuple[int, dict[str, Any]]]
 
 
 @pytest.fixture
-def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachine]:
+def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachines]:
     monkeypatch.setenv("FINE_TUNING_STATE_MACHINE_ARN", MACHINE)
     monkeypatch.setenv("OFFLOAD_BUCKET", BUCKET)
     module = importlib.import_module("fine_tune_api.app")
     module._settings.cache_clear()
-    machine = FakeMachine()
+    machine = FakeMachines(MACHINE)
     monkeypatch.setattr(module, "machine", lambda: machine)
 
     def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -159,7 +136,7 @@ def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachine]:
     module._settings.cache_clear()
 
 
-def test_post_answers_202_then_get_returns_the_summary(call: tuple[Call, FakeMachine]) -> None:
+def test_post_answers_202_then_get_returns_the_summary(call: tuple[Call, FakeMachines]) -> None:
     request, machine = call
     status, started = request("POST", "/fine-tunes", BODY, {"Idempotency-Key": "run-1"})
     assert (status, started["status"]) == (202, "RUNNING")
@@ -172,7 +149,7 @@ def test_post_answers_202_then_get_returns_the_summary(call: tuple[Call, FakeMac
     assert (status, described["status"], described["output"]) == (200, "SUCCEEDED", {"job_arn": "j"})
 
 
-def test_a_failed_run_reports_error_and_cause(call: tuple[Call, FakeMachine]) -> None:
+def test_a_failed_run_reports_error_and_cause(call: tuple[Call, FakeMachines]) -> None:
     request, machine = call
     _, started = request("POST", "/fine-tunes", BODY)
     name = started["executionId"]
@@ -200,7 +177,7 @@ def test_a_failed_run_reports_error_and_cause(call: tuple[Call, FakeMachine]) ->
     ],
 )
 def test_client_errors_are_clear_json(
-    call: tuple[Call, FakeMachine], method: str, path: str, body: Any, status: int, error: str
+    call: tuple[Call, FakeMachines], method: str, path: str, body: Any, status: int, error: str
 ) -> None:
     request, _ = call
     got_status, got = request(method, path, body)

@@ -27,9 +27,9 @@ from companion.finetune.evaluation import (
     score_evaluation,
     token_f1,
 )
-from companion.s3uri import S3Location
 from companion.settings import FineTuningEvaluationSettings
 from companion.steps.templating import render
+from tests.fakes import FakeExecutions, FakeStore
 
 BUCKET = "companion-payloads"
 SETTINGS = FineTuningEvaluationSettings(offload_bucket=BUCKET)
@@ -38,25 +38,6 @@ PROMPTS = [
     {"prompt": "Where is my invoice?", "reference": "Under Billing, then History."},
     {"prompt": "Reset my password {{ now }}", "reference": "Open Settings, then Security."},
 ]
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-
-    def put_json(self, location: S3Location, body: bytes) -> None:
-        self.objects[location.uri] = body
-
-    def get_bytes(self, location: S3Location) -> bytes:
-        return self.objects[location.uri]
-
-
-class FakeExecutions:
-    def __init__(self, records: dict[str, ExecutionRecord]) -> None:
-        self.records = records
-
-    def describe(self, arn: str) -> ExecutionRecord:
-        return self.records[arn]
 
 
 def _prepare(store: FakeStore, **evaluation: Any) -> Any:

@@ -508,7 +508,7 @@ def test_an_over_long_line_becomes_its_size_only() -> None:
 # ------------------------------------------------------------------------------------------------- hostile lines
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(lines=st.lists(st.binary(max_size=120) | st.sampled_from(_lines(RecordFormat.CLAUDE_MESSAGES, 3)), max_size=40))
 def test_any_bytes_give_a_consistent_report_and_never_an_exception(lines: list[bytes]) -> None:
     lines = [line.replace(b"\n", b" ") for line in lines]

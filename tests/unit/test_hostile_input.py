@@ -189,7 +189,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     function=st.sampled_from([PRE, RESOLVE, POST]),
     pick=st.integers(min_value=0, max_value=9),

@@ -82,7 +82,7 @@ def test_output_size_is_bounded() -> None:
         render(template, {"big": "x" * 100_000}, where="t", max_chars=1_000_000)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(template=st.text(max_size=200), variables=st.dictionaries(st.text(max_size=8), st.text(max_size=20)))
 def test_rendering_arbitrary_text_raises_only_named_errors(template: str, variables: dict[str, str]) -> None:
     try:

@@ -348,7 +348,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pick=st.integers(min_value=0, max_value=9), value=JSON_VALUES, drop=st.booleans())
 def test_any_one_field_replaced_by_any_json_raises_only_named_errors(
     s3: Any, handler: Handler, load_event: Callable[[str], dict[str, Any]], pick: int, value: Any, drop: bool

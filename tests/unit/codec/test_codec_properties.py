@@ -115,7 +115,7 @@ payloads = (
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=payloads, family=st.sampled_from(list(ModelFamily)))
 def test_decode_raises_only_response_decoding_error(payload: Any, family: ModelFamily) -> None:
     # Given any JSON-like value, serialized body or byte string
@@ -242,7 +242,7 @@ def mutated_native_answers(draw: st.DrawFn) -> tuple[ModelFamily, dict[str, Any]
     return family, body
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer=mutated_native_answers(), form=forms)
 def test_decode_of_damaged_native_answer_raises_only_response_decoding_error(
     answer: tuple[ModelFamily, dict[str, Any]],
