@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # uv from PATH when present, else a private copy under .tools/ (nothing is installed globally).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
-PY_SOURCES := layers functions tests tools benchmarks
+PY_SOURCES := layers functions tests tools benchmarks packages
 
 .PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
 	deploy changeset smoke bench clean
@@ -61,7 +61,7 @@ wheel: setup  ## the layer's library as a wheel of its own (packages/companion-l
 	$(UV) build --wheel --out-dir dist packages/companion-lib
 
 wheel-check: wheel  ## install the wheel into a fresh venv outside the repo and encode and decode a Body with it
-	$(RUN) python packages/companion-lib/check_wheel.py dist
+	$(RUN) python packages/companion-lib/check_wheel.py dist --uv $(UV)
 
 deploy: setup sam-build  ## build, then deploy ENV=dev|prod with samconfig.toml (no parameter prompts)
 	@case "$(ENV)" in dev|prod) ;; *) echo "make deploy: ENV must be dev or prod, not '$(ENV)'" >&2; exit 2;; esac
