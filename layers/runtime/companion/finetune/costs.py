@@ -10,7 +10,7 @@ estimate carries the assumptions it rests on, as sentences to print beside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -18,7 +18,9 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.errors import ConfigurationError
-from companion.finetune.catalog import CHARS_PER_TOKEN
+from companion.finetune.catalog import CHARS_PER_TOKEN, CustomizationType, dataset_rules, find_base_model
+from companion.finetune.validator import validate_lines
+from companion.lines import split_lines
 
 DEFAULT_PRICES: Final[Path] = Path(__file__).with_name("prices.json")
 
@@ -201,6 +203,22 @@ def estimate_fine_tuning_cost(
         total=total,
         assumptions=assumptions,
     )
+
+
+def training_tokens(
+    chunks: Iterable[bytes],
+    *,
+    base_model_id: str,
+    customization_type: CustomizationType | str = CustomizationType.FINE_TUNING,
+    hyperparameters: Mapping[str, str] | None = None,
+) -> int:
+    """The estimated tokens of a training file's valid records, counted as the dataset check counts them.
+
+    ``hyperparameters`` are Bedrock's strings (as normalized by the check). Raises what
+    :func:`companion.finetune.find_base_model` and :func:`companion.finetune.dataset_rules` raise.
+    """
+    rules = dataset_rules(find_base_model(base_model_id), CustomizationType(customization_type), hyperparameters or {})
+    return validate_lines(split_lines(chunks, rules.max_line_bytes), rules).totals.estimated_tokens
 
 
 def render_estimate(estimate: FineTuningCostEstimate) -> list[str]:
