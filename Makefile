@@ -7,9 +7,16 @@ UV_VERSION := 0.13.8
 # uv from PATH when present, else a private copy under .tools/ (nothing is installed globally).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
-PY_SOURCES := layers functions tests tools benchmarks
+PY_SOURCES := layers functions tests tools benchmarks packages
 
-.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench clean
+.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
+	deploy changeset smoke bench clean
+
+# Deployment environment: a samconfig.toml environment (dev or prod).
+ENV ?= dev
+# Deployed stack for `make smoke`; INVOKE_MODELS=1 adds the one run that calls a model.
+STACK ?=
+INVOKE_MODELS ?=
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +56,31 @@ cfn-lint:  ## cfn-lint on the template
 sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtime_python.sh)
 	tools/with_runtime_python.sh $(RUN) sam build --parallel --cached
 
+build: sam-build wheel  ## the SAM application (.aws-sam/build) and the companion library wheel (dist/)
+
+wheel: setup  ## the layer's library as a wheel of its own (packages/companion-lib) into dist/
+	$(UV) build --wheel --out-dir dist packages/companion-lib
+
+wheel-check: wheel  ## install the wheel into a fresh venv outside the repo and encode and decode a Body with it
+	$(RUN) python packages/companion-lib/check_wheel.py dist --uv $(UV)
+
+deploy: setup sam-build  ## build, then deploy ENV=dev|prod with samconfig.toml, no prompts (review first: make changeset)
+	@case "$(ENV)" in dev|prod) ;; *) echo "make deploy: ENV must be dev or prod, not '$(ENV)'" >&2; exit 2;; esac
+	$(RUN) sam deploy --config-env $(ENV) --no-confirm-changeset
+
+changeset: setup sam-build  ## build, then create ENV's change set without executing it (to review it first)
+	@case "$(ENV)" in dev|prod) ;; *) echo "make changeset: ENV must be dev or prod, not '$(ENV)'" >&2; exit 2;; esac
+	$(RUN) sam deploy --config-env $(ENV) --no-execute-changeset
+
+smoke:  ## the no-cost checks of a deployed stack: make smoke STACK=<name> [INVOKE_MODELS=1]
+	@if [ -z "$(STACK)" ]; then \
+	  echo "smoke: SKIPPED: no deployed stack named (make smoke STACK=<stack name>, with AWS credentials); nothing was called"; \
+	else \
+	  $(MAKE) --no-print-directory setup >/dev/null && \
+	  COMPANION_STACK_NAME="$(STACK)" COMPANION_INVOKE_MODELS="$(INVOKE_MODELS)" \
+	    $(RUN) pytest tests/deployed -m deployed -q -rs -p no:randomly; \
+	fi
+
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
@@ -57,4 +89,4 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
 
 clean:  ## remove build output and caches
-	rm -rf .aws-sam .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

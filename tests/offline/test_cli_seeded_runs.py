@@ -80,3 +80,49 @@ def test_the_summary_counts_the_transitions_of_the_chains_the_batch_started(caps
     assert " in 3 nested execution(s) it started" in summary
     assert "  Nested runs " in summary
     assert "child workflows of 1 Distributed Map run(s)" in summary
+
+
+def test_the_runners_estimate_prices_training_and_throughput(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from companion.finetune.costs import training_tokens
+
+    # Given a price table whose fine_tuning section prices the sample's base model, throughput included
+    prices = json.loads((ROOT / "tools" / "offline" / "prices.json").read_text(encoding="utf-8"))
+    prices["fine_tuning"] = {
+        "as_of": "2030-01-01",
+        "region": "test-region-1",
+        "throughput_hours": 5,
+        "models": {
+            "amazon.nova-lite-v1:0": {
+                "training_per_1k_tokens": 1.0,
+                "storage_per_month": 2.0,
+                "provisioned_throughput_per_model_unit_hour": 10.0,
+                "default_epochs": 1,
+            }
+        },
+    }
+    table = tmp_path / "prices.json"
+    table.write_text(json.dumps(prices), encoding="utf-8")
+    execution_input = str(ROOT / "events" / "statemachine" / "fine_tuning.json")
+    given = json.loads(Path(execution_input).read_text(encoding="utf-8"))
+
+    # When the sample fine-tuning input runs with it (2 epochs, 1 model unit of throughput)
+    code = main(
+        ["run", "FineTuningStateMachine", "--template", TEMPLATE, "--input", execution_input, "--s3-dir", SEED,
+         "--prices", str(table)]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+
+    # Then the summary prices training (the sample's tokens x 2 epochs), a month of storage and 5 h of throughput
+    dataset = ROOT / "events" / "s3" / "fine-tuning" / "datasets" / "support" / "train.jsonl"
+    tokens = training_tokens([dataset.read_bytes()], base_model_id="amazon.nova-lite-v1:0:300k")
+    epochs = int(given["hyperparameters"]["epochCount"])
+    expected = tokens * epochs / 1000 * 1.0 + 2.0 + given["provisioned_throughput"]["model_units"] * 5 * 10.0
+    assert code == 0, printed
+    fine_tuning_row = next(line for line in printed.splitlines() if line.strip().startswith("Fine-tuning  "))
+    assert float(fine_tuning_row.split()[1].removeprefix("$")) == pytest.approx(expected)
+    # And the assumptions are printed with it
+    assert f"Training tokens: {tokens:,}" in printed
+    assert "test-region-1 as of 2030-01-01" in printed
+    assert "stays up 5 h" in printed

@@ -367,6 +367,10 @@ def test_no_throughput_without_an_explicit_opt_in(pipeline: Pipeline) -> None:
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["provisioned_throughput"] is None
     assert "CreateProvisionedModelThroughput" not in pipeline.bedrock.control_plane_actions()
+    # And its cost estimate has training and storage but no throughput
+    estimate = result.output["cost_estimate"]
+    assert estimate["training"]["usd"] > 0
+    assert estimate["provisioned_throughput"] is None
 
 
 # ---------------------------------------------------------------------------------------------- stop and repeat

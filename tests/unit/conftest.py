@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.deploy_config import load_samconfig
 from tests.template_document import load_template_document, sam_transform
 
 
@@ -25,3 +26,8 @@ def transformed(template: dict[str, Any]) -> dict[str, Any]:
 def resources(template: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = template["Resources"]
     return found
+
+
+@pytest.fixture(scope="session")
+def samconfig() -> dict[str, Any]:
+    return load_samconfig()

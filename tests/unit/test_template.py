@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,11 @@ from typing import Any
 import pytest
 
 from companion.constants import DEFAULT_PAYLOAD_BUDGET_BYTES, STATE_PAYLOAD_LIMIT_BYTES
+from tests.deploy_config import samconfig_overrides
 from tests.template_document import arn_text, as_list, role_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-SAMCONFIG = ROOT / "samconfig.toml"
 
 FUNCTIONS = {
     "PreprocessPromptFunction": "functions/preprocess_prompt/",
@@ -44,11 +43,6 @@ CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 }  # fmt: skip
 LAMBDA_APPLICATION_LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
-
-
-@pytest.fixture(scope="module")
-def samconfig() -> dict[str, Any]:
-    return tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
 
 
 def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
@@ -540,38 +534,54 @@ def test_environment_parameter_defaults_to_dev(template: dict[str, Any]) -> None
 
 
 def test_samconfig_builds_cached_and_lints_on_validate(samconfig: dict[str, Any]) -> None:
-    # Given the SAM CLI configuration of each environment
-    for environment in ("default", "prod"):
+    # Given the SAM CLI configuration of each environment (default serves a bare `sam build` / `sam validate`)
+    for environment in ("default", "dev", "prod"):
         # Then builds are cached and parallel, and `sam validate` lints offline
         assert samconfig[environment]["build"]["parameters"] == {"cached": True, "parallel": True}
         assert samconfig[environment]["validate"]["parameters"]["lint"] is True
         assert samconfig[environment]["validate"]["parameters"]["region"] == "us-east-1"
 
 
-def test_samconfig_deploys_dev_by_default_and_prod_only_after_review(samconfig: dict[str, Any]) -> None:
-    # Given the deploy settings of dev (default) and prod
-    dev = samconfig["default"]["deploy"]["parameters"]
+def test_samconfig_deploys_dev_and_prod_only_after_review(samconfig: dict[str, Any]) -> None:
+    # Given the deploy settings of dev and prod
+    dev = samconfig["dev"]["deploy"]["parameters"]
     prod = samconfig["prod"]["deploy"]["parameters"]
-
-    def overrides(parameters: dict[str, Any]) -> dict[str, str]:
-        return dict(pair.split("=", 1) for pair in parameters["parameter_overrides"].split())
 
     # Then each deploys its own stack and environment
     assert (
-        samconfig["default"]["global"]["parameters"]["stack_name"]
+        samconfig["dev"]["global"]["parameters"]["stack_name"]
         != samconfig["prod"]["global"]["parameters"]["stack_name"]
     )
-    assert overrides(dev)["Environment"] == "dev"
-    assert overrides(prod)["Environment"] == "prod"
-    # And prod keeps logs longer and waits for a human to confirm the change set
-    assert int(overrides(prod)["LogRetentionDays"]) > int(overrides(dev)["LogRetentionDays"])
+    assert samconfig_overrides(dev)["Environment"] == "dev"
+    assert samconfig_overrides(prod)["Environment"] == "prod"
+    # And prod keeps logs longer and waits for a human to confirm the change set; dev does not ask
+    assert int(samconfig_overrides(prod)["LogRetentionDays"]) > int(samconfig_overrides(dev)["LogRetentionDays"])
     assert prod["confirm_changeset"] is True
+    assert dev["confirm_changeset"] is False
     for parameters in (dev, prod):
         assert parameters["capabilities"] == "CAPABILITY_IAM"
         assert parameters["resolve_s3"] is True
-    # And only dev has `sam sync` settings
-    assert "sync" in samconfig["default"]
+    # And only dev has `sam sync` settings; no environment deploys from `default`
+    assert "sync" in samconfig["dev"]
     assert "sync" not in samconfig["prod"]
+    assert "deploy" not in samconfig["default"]
+
+
+def test_samconfig_gives_every_template_parameter_a_value(template: dict[str, Any], samconfig: dict[str, Any]) -> None:
+    # Given the template's parameters
+    parameters = template["Parameters"]
+
+    for environment in ("dev", "prod"):
+        overrides = samconfig_overrides(samconfig[environment]["deploy"]["parameters"])
+        # Then each environment names every one (so a deploy asks nothing), and each value is one the template takes
+        assert set(overrides) == set(parameters), environment
+        assert samconfig[environment]["global"]["parameters"]["region"]
+        for name, value in overrides.items():
+            assert str(value) in {str(allowed) for allowed in parameters[name].get("AllowedValues", [value])}, name
+    # And the schedules that bill Bedrock or a customization job stay off by default
+    for environment in ("dev", "prod"):
+        overrides = samconfig_overrides(samconfig[environment]["deploy"]["parameters"])
+        assert overrides["BatchScheduleState"] == overrides["FineTuningScheduleState"] == "DISABLED"
 
 
 # ---------------------------------------------------------------- state machines

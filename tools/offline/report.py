@@ -176,12 +176,23 @@ class BedrockUse:
     output_tokens: int | None
 
 
+@dataclass(frozen=True)
+class FineTuningUse:
+    """A customization job or Provisioned Throughput the run created: what training and throughput are priced from."""
+
+    kind: str  # "job" or "throughput"
+    arn: str
+    request: Mapping[str, Any]
+    training_tokens: int | None = None
+
+
 @dataclass
 class RunRecorder:
     """Wraps the run's handlers and Bedrock backend to record what they did (they are called on engine threads)."""
 
     lambda_invocations: list[LambdaInvocation] = field(default_factory=list)
     bedrock_uses: list[BedrockUse] = field(default_factory=list)
+    fine_tuning_uses: list[FineTuningUse] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wrap_functions(
@@ -214,6 +225,10 @@ class RunRecorder:
     def record_bedrock(self, use: BedrockUse) -> None:
         with self._lock:
             self.bedrock_uses.append(use)
+
+    def record_fine_tuning(self, use: FineTuningUse) -> None:
+        with self._lock:
+            self.fine_tuning_uses.append(use)
 
 
 def _tokens(answer: Any, model_id: str) -> tuple[int | None, int | None]:
@@ -252,7 +267,33 @@ class RecordingBedrock:
     def control_plane(self, action: str, request: dict[str, Any], *, state_name: str, attempt: int) -> dict[str, Any]:
         answer: dict[str, Any] = self._backend.control_plane(action, request, state_name=state_name, attempt=attempt)
         self._recorder.record_bedrock(BedrockUse("control_plane", action, state_name, None, None))
+        if action == "CreateModelCustomizationJob":
+            use = FineTuningUse("job", str(answer.get("JobArn", "")), request, _training_tokens(request))
+            self._recorder.record_fine_tuning(use)
+        elif action == "CreateProvisionedModelThroughput":
+            self._recorder.record_fine_tuning(
+                FineTuningUse("throughput", str(answer.get("ProvisionedModelArn", "")), request)
+            )
         return answer
+
+
+def _training_tokens(request: Mapping[str, Any]) -> int | None:
+    """The job's training tokens, counted from its dataset in the emulated S3 as the dataset check counts them."""
+    import boto3  # noqa: PLC0415  (the emulated S3 of the run)
+
+    from companion.finetune.costs import training_tokens  # noqa: PLC0415  (layers/runtime joins sys.path at run time)
+
+    try:
+        bucket, key = str(request["TrainingDataConfig"]["S3Uri"]).removeprefix("s3://").split("/", 1)
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        return training_tokens(
+            body.iter_chunks(1 << 20),
+            base_model_id=str(request["BaseModelIdentifier"]),
+            customization_type=request.get("CustomizationType", "FINE_TUNING"),
+            hyperparameters=request.get("HyperParameters") or {},
+        )
+    except Exception:  # noqa: BLE001  (a dataset that cannot be read offline leaves the training cost unknown)
+        return None
 
 
 # --- counting -----------------------------------------------------------------------------------------------------
@@ -373,14 +414,26 @@ class Summary:
     nested_transitions: Transitions = Transitions(0, 0)
     nested_cost: float = 0.0
     map_runs: int = 0
+    # companion.finetune.costs.FineTuningCostEstimate, one per customization job the run created.
+    fine_tuning: list[Any] = field(default_factory=list)
+
+    @property
+    def fine_tuning_cost(self) -> float:
+        """Training, storage and throughput of the run's jobs, as far as their prices are known."""
+        return sum(
+            line.usd or 0.0
+            for estimate in self.fine_tuning
+            for line in (estimate.training, estimate.storage_per_month, estimate.provisioned_throughput)
+            if line is not None
+        )
 
     @property
     def standard_total(self) -> float:
-        return self.standard_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost
+        return self.standard_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost + self.fine_tuning_cost
 
     @property
     def express_total(self) -> float:
-        return self.express_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost
+        return self.express_cost + self.nested_cost + self.lambda_cost + self.bedrock_cost + self.fine_tuning_cost
 
 
 def _add(total: int | None, value: int | None) -> int | None:
@@ -479,7 +532,34 @@ def summarize(
         prices_as_of=str(prices.get("as_of", "unknown date")),
         prices_source=str(prices.get("_source", DEFAULT_PRICES)),
         unpriced_models=unpriced,
+        fine_tuning=_fine_tuning_estimates(recorder.fine_tuning_uses, prices),
     )
+
+
+def _fine_tuning_estimates(uses: Sequence[FineTuningUse], prices: Mapping[str, Any]) -> list[Any]:
+    """One estimate per customization job (a repeated create returns the same job), with the run's throughput units.
+
+    Prices: the price table's ``fine_tuning`` section when it has one, else the table the layer ships (the one the
+    deployed fine-tuning summary uses).
+    """
+    jobs = {use.arn: use for use in uses if use.kind == "job"}
+    if not jobs:
+        return []
+    from companion.finetune.costs import estimate_fine_tuning_cost, load_fine_tuning_prices  # noqa: PLC0415
+
+    table = load_fine_tuning_prices(prices.get("fine_tuning"))
+    throughputs = {use.arn: use for use in uses if use.kind == "throughput"}
+    units = sum(int(use.request.get("ModelUnits", 1)) for use in throughputs.values()) or None
+    return [
+        estimate_fine_tuning_cost(
+            table,
+            base_model_id=str(job.request.get("BaseModelIdentifier", "?")),
+            training_tokens=job.training_tokens or 0,
+            hyperparameters=job.request.get("HyperParameters") or {},
+            model_units=units,
+        )
+        for job in jobs.values()
+    ]
 
 
 def _money(value: float) -> str:
@@ -540,10 +620,28 @@ def render_summary(summary: Summary) -> str:
         ),
         f"  {'Lambda':<16}{_money(summary.lambda_cost):>14}{_money(summary.lambda_cost):>14}",
         f"  {'Bedrock':<16}{_money(summary.bedrock_cost):>14}{_money(summary.bedrock_cost):>14}",
+        *(
+            [f"  {'Fine-tuning':<16}{_money(summary.fine_tuning_cost):>14}{_money(summary.fine_tuning_cost):>14}"]
+            if summary.fine_tuning
+            else []
+        ),
         f"  {'Total':<16}{_money(summary.standard_total):>14}{_money(summary.express_total):>14}",
         f"  Standard: {summary.transitions.billed} transition(s). Express: 1 request, {summary.express_billed_mb} MB x "
         f"{summary.express_billed_ms} ms as measured offline (on AWS the Bedrock and Lambda latencies add to it).",
     ]
     if summary.unpriced_models:
         lines.append(f"  Not priced (add them to the table): {', '.join(summary.unpriced_models)}")
+    if summary.fine_tuning:
+        from companion.finetune.costs import render_estimate  # noqa: PLC0415
+
+        lines.append(
+            "  Fine-tuning: training + one month of model storage + the throughput's assumed hours"
+            + (
+                "; a price is unknown, left out of the total (see below)"
+                if any(estimate.total is None for estimate in summary.fine_tuning)
+                else ""
+            )
+        )
+        for estimate in summary.fine_tuning:
+            lines += [f"  {line}" for line in render_estimate(estimate)]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from companion.finetune import (
     validate_hyperparameters,
     validate_lines,
 )
+from companion.finetune.costs import FineTuningCostEstimate, estimate_fine_tuning_cost, load_fine_tuning_prices
 from companion.finetune.options import HyperparameterValue, SplitOptions
 from companion.lines import split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
@@ -54,6 +55,9 @@ class ValidateDatasetInput(BaseModel):
         default=None, description="Carve the validation set out of the training file; only without a validation file."
     )
     max_reported_errors: Annotated[int, Field(ge=1, le=1000)] = DEFAULT_MAX_REPORTED_LINES
+    provisioned_model_units: Annotated[int | None, Field(ge=1, le=1000)] = Field(
+        default=None, description="Model units of the Provisioned Throughput the run will buy (opt-in), to price it."
+    )
 
     @model_validator(mode="after")
     def _one_source_of_validation_data(self) -> ValidateDatasetInput:
@@ -79,6 +83,7 @@ class ValidateDatasetOutput(BaseModel):
     hyperparameters: dict[str, str]
     report_s3_uri: str
     totals: DatasetTotals
+    cost_estimate: FineTuningCostEstimate
 
 
 class DatasetFileReport(BaseModel):
@@ -303,6 +308,13 @@ def _output(
         totals = DatasetTotals(
             training=training.totals, validation=report.validation.result.totals if report.validation else None
         )
+    estimate = estimate_fine_tuning_cost(
+        load_fine_tuning_prices(),
+        base_model_id=task.base_model_id,
+        training_tokens=totals.training.estimated_tokens,
+        hyperparameters=report.hyperparameters,
+        model_units=task.provisioned_model_units,
+    )
     return ValidateDatasetOutput(
         base_model_id=task.base_model_id,
         customization_type=task.customization_type,
@@ -312,4 +324,5 @@ def _output(
         hyperparameters=report.hyperparameters,
         report_s3_uri=report_location.uri,
         totals=totals,
+        cost_estimate=estimate,
     )

@@ -1,6 +1,6 @@
 """The fine-tuning request's own fields, shared by ``POST /fine-tunes`` and the dataset validation Lambda.
 
-Kept apart from ``tasks.validate_dataset`` so that the API function does not import the dataset validator (its
+Kept apart from ``finetune.dataset`` so that the API function does not import the dataset validator (its
 catalog and record models) at cold start just to check the same request shapes.
 """
 
