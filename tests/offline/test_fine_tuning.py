@@ -1,4 +1,4 @@
-"""The fine-tuning pipeline offline: the template's FineTuningStateMachine (statemachines/fine_tuning.asl.json) with the
+"""The fine-tuning pipeline offline: the template's FineTuningStateMachine (statemachines/fine_tuning.asl.yaml) with the
 real handlers (dataset validator, evaluation, fine-tune API), the SIMULATED Bedrock stand-in's customization-job and
 provisioned-throughput lifecycles, nested prompt-chain executions on FineTuningEvaluationStateMachine, and moto's S3,
 SNS and SQS (a queue subscribed to the notifications topic shows what was published)."""
