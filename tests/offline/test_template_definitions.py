@@ -219,7 +219,8 @@ def test_yaml_definitions_resolve_anchors_and_aliases(tmp_path: Path) -> None:
     states = load_template(tmp_path / "template.yaml").state_machines["TwiceStateMachine"].definition["States"]
 
     # Then both states carry the same policy, written once
-    assert states["First"]["Retry"] == states["Second"]["Retry"] == [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2}]
+    policy = [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2}]
+    assert states["First"]["Retry"] == states["Second"]["Retry"] == policy
 
 
 def test_a_yaml_syntax_error_is_one_problem_naming_the_line(tmp_path: Path) -> None:
