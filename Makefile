@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks
 
-.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench clean
+.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build asl-retries bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ cfn-lint:  ## cfn-lint on the template
 
 sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtime_python.sh)
 	tools/with_runtime_python.sh $(RUN) sam build --parallel --cached
+
+asl-retries:  ## copy the named retry policies (statemachines/retry_policies.yaml) into the state machines' Retry blocks
+	$(RUN) python -m tools.asl_retries
 
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py

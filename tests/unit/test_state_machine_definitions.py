@@ -1,11 +1,13 @@
-"""The YAML state machines as people read them: retry policies named once, the query language declared once, JSONata
-laid out on lines, and no fine-tuning default restated in ASL or in the retraining schedule."""
+"""The YAML state machines as people read them: retry policies named once (statemachines/retry_policies.yaml) and
+copied unchanged, the query language declared once, JSONata laid out on lines, no alias CloudFormation would misread,
+and no fine-tuning default restated in ASL or in the retraining schedule."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 from pydantic import BaseModel
 
 from companion.finetune.options import FineTuneOptions
-from tests.template_document import definition_path, load_definition
+from tests.template_document import ROOT, definition_path, load_definition
+from tools.asl_retries import MARKER, RetryPolicyError, load_policies, render
+from tools.asl_retries import main as main_asl_retries
 
 MACHINES = ("fine_tuning", "chain_batch")
 LAMBDA_TRANSIENT = [
@@ -22,7 +26,7 @@ LAMBDA_TRANSIENT = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-# Every retry policy the YAML machines may use, by the anchor name it is written under.
+# Every retry policy the YAML machines may use, by name, pinned.
 POLICIES: dict[str, list[dict[str, Any]]] = {
     "lambda_transient": [
         {"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0,
@@ -55,29 +59,6 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
 MAX_INLINE_EXPRESSION = 100
 
 
-class _AnchorRecordingLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """A safe loader that keeps every anchored sequence by its anchor name (the retry policies)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.anchored: dict[str, yaml.Node] = {}
-
-    def compose_sequence_node(self, anchor: str | None) -> yaml.Node:
-        node = super().compose_sequence_node(anchor)
-        if anchor is not None:
-            self.anchored[anchor] = node
-        return node
-
-
-def _named_policies(name: str) -> dict[str, Any]:
-    loader = _AnchorRecordingLoader(definition_path(name).read_text(encoding="utf-8"))
-    try:
-        loader.get_single_node()
-        return {anchor: loader.construct_object(node, deep=True) for anchor, node in loader.anchored.items()}
-    finally:
-        loader.dispose()
-
-
 def _states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every state, those of Map processors and Parallel branches included."""
     for state_name, state in definition["States"].items():
@@ -98,39 +79,76 @@ def _expressions(node: Any) -> Iterator[str]:
         yield node
 
 
-@pytest.mark.parametrize("name", MACHINES)
-def test_each_named_retry_policy_has_its_pinned_content(name: str) -> None:
-    # When reading the policies the file writes out under an anchor
-    named = _named_policies(name)
+def test_each_named_retry_policy_has_its_pinned_content() -> None:
+    # When reading the policies' one home
+    policies = load_policies()
 
-    # Then each is one of the known policies, with exactly its errors, interval, attempts, backoff and jitter
-    assert named
-    for anchor, policy in named.items():
-        assert anchor in POLICIES, f"{name}: unknown policy &{anchor}"
-        assert policy == POLICIES[anchor], f"{name}: &{anchor}"
+    # Then each has exactly its errors, interval, attempts, backoff and jitter
+    assert policies == POLICIES
 
 
 @pytest.mark.parametrize("name", MACHINES)
-def test_every_task_retries_with_a_named_policy_written_once(name: str) -> None:
+def test_every_task_retries_with_a_named_policy_copied_unchanged(name: str) -> None:
     # Given the machine's text and its parsed definition
-    text = definition_path(name).read_text(encoding="utf-8")
-    named = _named_policies(name)
+    path = definition_path(name)
+    text = path.read_text(encoding="utf-8")
 
-    # Then every Retry is an anchor (the policy's one written copy) or an alias of one
-    retry_lines = re.findall(r"^\s*Retry:(.*)$", text, flags=re.MULTILINE)
+    # Then every Retry key names its policy, and the block below it is that policy as written in its home
+    retry_lines = re.findall(r"^ *Retry:.*$", text, flags=re.MULTILINE)
     assert retry_lines
-    assert all(re.fullmatch(r"\s*[&*][a-z_0-9]+\s*", line) for line in retry_lines), retry_lines
-    anchors = re.findall(r"Retry:\s*&([a-z_0-9]+)", text)
-    assert len(anchors) == len(set(anchors)) == len(named)
-    # And every Task state carries one of the named policies
+    assert [line for line in retry_lines if not MARKER.match(line)] == []
+    assert render(text, load_policies(), str(path)) == text, f"stale: run make asl-retries ({path.name})"
+    # And every Task state carries a named policy
     tasks = [(state_name, state) for state_name, state in _states(load_definition(name)) if state["Type"] == "Task"]
-    assert tasks
+    assert len(tasks) == len(retry_lines)
     for state_name, state in tasks:
-        assert state.get("Retry") in named.values(), f"{name}: {state_name}"
+        assert state.get("Retry") in POLICIES.values(), f"{name}: {state_name}"
     # And Bedrock tasks use the Bedrock policy, whose jitter is FULL
     for state_name, state in tasks:
         if ":bedrock:" in state["Resource"]:
             assert state["Retry"] == POLICIES["bedrock_transient"], f"{name}: {state_name}"
+
+
+def test_a_stale_copy_is_rewritten_and_an_unknown_name_refused(tmp_path: Path) -> None:
+    # Given a Task whose Retry block differs from its named policy
+    policies = load_policies()
+    stale = "Call:\n  Retry: # s3_transient (retry_policies.yaml)\n    - ErrorEquals: [S3.S3Exception]\n  End: true"
+
+    # When rendering it
+    rendered = render(stale, policies, "stale.asl.yaml")
+
+    # Then the block is the named policy and the rest is kept
+    parsed = yaml.safe_load(rendered)
+    assert parsed["Call"] == {"Retry": POLICIES["s3_transient"], "End": True}
+    # And a name the home does not have is an error naming the file and line
+    with pytest.raises(RetryPolicyError, match=r"typo.asl.yaml: line 2: no retry policy 'nope'"):
+        render("A:\n  Retry: # nope (retry_policies.yaml)\n", policies, "typo.asl.yaml")
+    # And the command says which file is stale without writing it
+    definition = tmp_path / "stale.asl.yaml"
+    definition.write_text(stale, encoding="utf-8")
+    assert main_asl_retries(["--check", str(definition)]) == 1
+    assert definition.read_text(encoding="utf-8") == stale
+    assert main_asl_retries([str(definition)]) == 0
+    assert main_asl_retries(["--check", str(definition)]) == 0
+
+
+def _definition_uri_files(template: dict[str, Any]) -> list[Path]:
+    return [
+        ROOT / resource["Properties"]["DefinitionUri"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in resource["Properties"]
+    ]
+
+
+def test_no_deployed_definition_uses_a_yaml_alias(template: dict[str, Any]) -> None:
+    # Given every definition file the template deploys (CloudFormation reads a YAML alias as its anchor's name)
+    files = _definition_uri_files(template)
+    assert {definition_path(name) for name in MACHINES} <= set(files)
+
+    for path in files:
+        # Then none holds an alias: every value is written where it is used
+        events = yaml.parse(path.read_text(encoding="utf-8"))
+        assert not any(isinstance(event, yaml.AliasEvent) for event in events), path.name
 
 
 @pytest.mark.parametrize("name", MACHINES)
