@@ -10,7 +10,7 @@ RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages
 
 .PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
-	deploy changeset smoke bench clean
+	deploy changeset smoke asl-retries bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
 ENV ?= dev
@@ -80,6 +80,9 @@ smoke:  ## the no-cost checks of a deployed stack: make smoke STACK=<name> [INVO
 	  COMPANION_STACK_NAME="$(STACK)" COMPANION_INVOKE_MODELS="$(INVOKE_MODELS)" \
 	    $(RUN) pytest tests/deployed -m deployed -q -rs -p no:randomly; \
 	fi
+
+asl-retries:  ## copy the named retry policies (statemachines/retry_policies.yaml) into the state machines' Retry blocks
+	$(RUN) python -m tools.asl_retries
 
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
 from tools.offline.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
+STATE_MACHINES = ROOT / "statemachines"
 
 
 class _NoManagedPolicies:
@@ -24,6 +26,17 @@ class _NoManagedPolicies:
 
 def load_template_document() -> dict[str, Any]:
     loaded: dict[str, Any] = load_yaml(TEMPLATE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def definition_path(name: str) -> Path:
+    """The file of a state machine definition: ``fine_tuning`` is ``statemachines/fine_tuning.asl.yaml``."""
+    return STATE_MACHINES / f"{name}.asl.yaml"
+
+
+def load_definition(name: str) -> dict[str, Any]:
+    """A state machine definition as written (placeholders kept), aliases resolved as the offline runner does."""
+    loaded: dict[str, Any] = yaml.safe_load(definition_path(name).read_text(encoding="utf-8"))
     return loaded
 
 

@@ -110,3 +110,26 @@ def test_non_loopback_host_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     assert "--mock-config" in capsys.readouterr().out
+
+
+def test_a_template_whose_yaml_definition_is_broken_names_the_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a template whose DefinitionUri is a YAML file with an unclosed flow sequence on line 4
+    (tmp_path / "broken.asl.yaml").write_text(
+        "StartAt: A\nStates:\n  A:\n    Retry: [{ErrorEquals: [States.ALL]}\n    Type: Pass\n    End: true\n"
+    )
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n  BrokenStateMachine:\n    Type: AWS::Serverless::StateMachine\n"
+        "    Properties:\n      DefinitionUri: broken.asl.yaml\n"
+    )
+
+    # When running its machine
+    status = main(["run", "BrokenStateMachine", "--template", str(template)])
+
+    # Then exit status 2 and one line naming the file and where YAML found the problem
+    assert status == 2
+    [line] = _error(capsys).strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'broken.asl.yaml'}: line ")
+    assert "not YAML: " in line

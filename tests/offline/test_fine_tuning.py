@@ -1,4 +1,4 @@
-"""The fine-tuning pipeline offline: the template's FineTuningStateMachine (statemachines/fine_tuning.asl.json) with the
+"""The fine-tuning pipeline offline: the template's FineTuningStateMachine (statemachines/fine_tuning.asl.yaml) with the
 real handlers (dataset validator, evaluation, fine-tune API), the SIMULATED Bedrock stand-in's customization-job and
 provisioned-throughput lifecycles, nested prompt-chain executions on FineTuningEvaluationStateMachine, and moto's S3,
 SNS and SQS (a queue subscribed to the notifications topic shows what was published)."""
@@ -456,10 +456,11 @@ def test_a_scheduled_run_trains_on_the_newest_dataset_under_its_prefix(pipeline:
     # When the schedule's input starts an execution
     result = pipeline.run(schedule_input, name="scheduled-run")
 
-    # Then the job trained on the newest .jsonl object
+    # Then the job trained on the newest .jsonl object, with the options' defaults (the schedule names none)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     [create] = pipeline.bedrock.requests("CreateModelCustomizationJob")
     assert create["TrainingDataConfig"] == {"S3Uri": f"s3://{BUCKET}/fine-tuning/datasets/scheduled/a/train.jsonl"}
+    assert (create["CustomizationType"], create["HyperParameters"]) == ("FINE_TUNING", {})
 
 
 def test_a_scheduled_run_without_a_dataset_fails_clearly(pipeline: Pipeline) -> None:

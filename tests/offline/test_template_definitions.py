@@ -200,3 +200,43 @@ def test_unreachable_states_are_a_warning_not_an_error() -> None:
     definition["States"]["Orphan"] = {"Type": "Succeed"}
     with pytest.warns(DefinitionWarning, match=r"\$\.States\.Orphan"):
         validate_definition(definition, "flow.asl.json")
+
+
+def test_yaml_definitions_resolve_anchors_and_aliases(tmp_path: Path) -> None:
+    # Given a YAML definition whose second state reuses the first one's Retry through an alias
+    (tmp_path / "twice.asl.yaml").write_text(
+        "StartAt: First\nStates:\n"
+        "  First:\n    Type: Task\n    Resource: ${Fn}\n    Retry: &twice\n"
+        "    - ErrorEquals: [States.Timeout]\n      MaxAttempts: 2\n    Next: Second\n"
+        "  Second:\n    Type: Task\n    Resource: ${Fn}\n    Retry: *twice\n    End: true\n"
+    )
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  TwiceStateMachine:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      DefinitionUri: twice.asl.yaml\n      DefinitionSubstitutions:\n        Fn: arn:aws:lambda:x\n"
+    )
+
+    # When loading the template
+    states = load_template(tmp_path / "template.yaml").state_machines["TwiceStateMachine"].definition["States"]
+
+    # Then both states carry the same policy, written once
+    policy = [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2}]
+    assert states["First"]["Retry"] == states["Second"]["Retry"] == policy
+
+
+def test_a_yaml_syntax_error_is_one_problem_naming_the_line(tmp_path: Path) -> None:
+    # Given a YAML definition with a tab-indented line 3
+    (tmp_path / "tabs.asl.yaml").write_text("StartAt: A\nStates:\n\tA: {Type: Succeed}\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  TabsStateMachine:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      DefinitionUri: tabs.asl.yaml\n"
+    )
+
+    # When loading the template
+    with pytest.raises(DefinitionError) as raised:
+        load_template(tmp_path / "template.yaml")
+
+    # Then one single-line problem: the file, line 3, and what YAML objected to
+    [problem] = raised.value.problems
+    assert problem.startswith("line 3 column 1: not YAML: ")
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).split(": ", maxsplit=1)[0].endswith("tabs.asl.yaml")

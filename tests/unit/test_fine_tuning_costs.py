@@ -143,7 +143,7 @@ def test_the_dataset_check_hands_on_the_estimate(s3: Any) -> None:
         base_model_id="amazon.nova-lite-v1:0:300k",
         training_data_s3_uri="s3://companion-test-payloads/fine-tuning/datasets/t/train.jsonl",
         hyperparameters={"epochCount": 3},
-        provisioned_model_units=2,
+        provisioned_throughput={"opt_in": True, "model_units": 2},
     ).model_dump(mode="json", exclude_none=True)
     # When the ValidateDataset function checks it
     output = lambda_handler(event, LocalLambdaContext(function_name="ValidateDatasetFunction"))

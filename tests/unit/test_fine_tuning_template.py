@@ -8,12 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.template_document import arn_text, role_statements
+from tests.template_document import arn_text, definition_path, load_definition, role_statements
 from tools.offline.template import load_template, validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-DEFINITION = ROOT / "statemachines" / "fine_tuning.asl.json"
 BEDROCK = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}"
 BUCKET = "arn:${AWS::Partition}:s3:::${PayloadBucket}"
 
@@ -124,13 +123,13 @@ def test_the_evaluation_chains_may_invoke_only_the_evaluation_models(transformed
 
 def test_every_placeholder_of_the_definition_is_substituted_and_the_result_validates(template: dict[str, Any]) -> None:
     properties = template["Resources"]["FineTuningStateMachine"]["Properties"]
-    source = DEFINITION.read_text(encoding="utf-8")
+    source = definition_path("fine_tuning").read_text(encoding="utf-8")
 
     assert properties["Type"] == "STANDARD"
-    assert properties["DefinitionUri"] == "statemachines/fine_tuning.asl.json"
+    assert properties["DefinitionUri"] == "statemachines/fine_tuning.asl.yaml"
     assert set(re.findall(r"\$\{(\w+)\}", source)) == set(properties["DefinitionSubstitutions"])
     spec = load_template(TEMPLATE).state_machines["FineTuningStateMachine"]
-    validate_definition(spec.definition, "fine_tuning.asl.json")
+    validate_definition(spec.definition, "fine_tuning.asl.yaml")
     assert "${" not in json.dumps(spec.definition)
     # And it logs errors without execution data to its own group, with the stack's retention
     logging = properties["Logging"]
@@ -157,7 +156,7 @@ def test_the_fine_tune_routes_are_on_the_chain_api(template: dict[str, Any]) -> 
 
 
 def test_bedrock_tasks_retry_transient_errors_with_jitter_and_every_failure_is_notified() -> None:
-    states = json.loads(DEFINITION.read_text(encoding="utf-8"))["States"]
+    states = load_definition("fine_tuning")["States"]
     for name, state in states.items():
         resource = state.get("Resource", "")
         if "bedrock" in resource:

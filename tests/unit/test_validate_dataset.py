@@ -112,6 +112,23 @@ def test_a_valid_dataset_with_a_validation_file_is_handed_on(s3: Any, handler: H
     assert len(json.dumps(output)) < 4096
 
 
+def test_absent_options_are_completed_with_the_one_set_of_defaults(s3: Any, handler: Handler) -> None:
+    # Given a request as the retraining schedule sends it: no customization type, hyperparameters or model units
+    s3.put_object(Bucket=BUCKET, Key=TRAIN_KEY, Body=_dataset(100))
+    event = _event(provisioned_throughput={"opt_in": True})
+    del event["hyperparameters"]
+
+    # When validated
+    output = handler(event)
+
+    # Then the output the state machine reads on carries the completed options
+    assert output["customization_type"] == "FINE_TUNING"
+    assert output["hyperparameters"] == {}
+    assert output["provisioned_throughput"] == {"opt_in": True, "model_units": 1}
+    # And without a throughput request there is none to buy
+    assert handler(_event())["provisioned_throughput"] is None
+
+
 def test_a_split_hands_on_its_two_objects(s3: Any, handler: Handler) -> None:
     # Given 1,000 valid records and a 10% split
     s3.put_object(Bucket=BUCKET, Key=TRAIN_KEY, Body=_dataset(1000))

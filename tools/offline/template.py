@@ -861,19 +861,24 @@ def _state_machine(
 
 
 def _read_definition(path: Path) -> Any:
+    """A ``DefinitionUri`` file: YAML (``.yaml``/``.yml``, aliases resolved) or JSON; a syntax error names its line."""
     where = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError(where, [f"cannot read the definition: {exc}"]) from exc
-    try:
-        if path.suffix.lower() == ".json":
+    if path.suffix.lower() not in {".yaml", ".yml"}:
+        try:
             return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(where, [f"line {exc.lineno} column {exc.colno}: not JSON: {exc.msg}"]) from exc
+    try:
         return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise DefinitionError(where, [f"line {exc.lineno} column {exc.colno}: not JSON: {exc.msg}"]) from exc
     except yaml.YAMLError as exc:
-        raise DefinitionError(where, [f"not YAML: {exc}"]) from exc
+        mark = getattr(exc, "problem_mark", None)
+        place = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise DefinitionError(where, [f"{place}not YAML: {problem}"]) from exc
 
 
 def _substitute(definition: dict[str, Any], substitutions: Mapping[str, str], where: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Scheduled chain batches: one prompt chain over every line of a prompt set in S3 (statemachines/chain_batch.asl.json).
+"""Scheduled chain batches: one prompt chain over every line of a prompt set in S3 (statemachines/chain_batch.asl.yaml).
 
 ``prepare_batch`` runs first: it resolves the chain (packaged name or inline definition) into the plan every item's
 chain execution receives, and reads the prompt set once, streaming, so a set with a malformed line fails before any

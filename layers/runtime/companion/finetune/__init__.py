@@ -4,7 +4,6 @@ Pure domain code (no boto3): the task module gives it lines from an adapter and 
 """
 
 from companion.finetune.catalog import (
-    CustomizationType,
     DatasetLimits,
     DatasetRules,
     RecordFormat,
@@ -12,6 +11,7 @@ from companion.finetune.catalog import (
     find_base_model,
 )
 from companion.finetune.hyperparameters import validate_hyperparameters
+from companion.finetune.options import CustomizationType
 from companion.finetune.validator import (
     DEFAULT_MAX_REPORTED_LINES,
     DatasetReport,

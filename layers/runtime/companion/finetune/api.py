@@ -1,6 +1,6 @@
 """Starting and reading fine-tuning runs over HTTP: the domain behind ``POST /fine-tunes`` and ``GET /fine-tunes/{id}``.
 
-A request becomes the input of the fine-tuning state machine (``statemachines/fine_tuning.asl.json``) unchanged but
+A request becomes the input of the fine-tuning state machine (``statemachines/fine_tuning.asl.yaml``) unchanged but
 validated: datasets must lie in the payload bucket under ``fine-tuning/datasets/`` (the only place the Bedrock service
 role may read), Provisioned Throughput needs an explicit ``opt_in: true``. With an ``Idempotency-Key`` the execution
 name is the key's SHA-256 (``companion.executions``): a retried request returns the run the first one started,
@@ -9,9 +9,9 @@ and since the customization job's ``ClientRequestToken`` derives from the execut
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from companion.constants import DATASET_PREFIX
 from companion.errors import InputValidationError, S3LocationError
@@ -25,41 +25,20 @@ from companion.executions import (
     start_idempotently,
 )
 from companion.finetune.evaluation import EvaluationRequest
-from companion.finetune.options import HyperparameterValue, SplitOptions
+from companion.finetune.options import FineTuneOptions, MaxReportedErrors
 from companion.s3uri import parse_s3_uri
 from companion.task_io import validation_problems
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_MODEL_UNITS = 10
-"""A ceiling against typos: each model unit is billed by the hour."""
-
-HyperparameterName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 
 
-class ProvisionedThroughputRequest(BaseModel):
-    """Provisioned Throughput for the custom model: hourly cost, so only with ``opt_in: true``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    opt_in: bool
-    model_units: Annotated[int, Field(ge=1, le=MAX_MODEL_UNITS)] = 1
-
-
-class StartFineTuneRequest(BaseModel):
+class StartFineTuneRequest(FineTuneOptions):
     """The body of ``POST /fine-tunes``; also the fine-tuning state machine's input."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    customization_type: Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING"] = "FINE_TUNING"
     training_data_s3_uri: str
     validation_data_s3_uri: str | None = None
-    hyperparameters: Annotated[dict[HyperparameterName, HyperparameterValue], Field(max_length=32)] = Field(
-        default_factory=dict, description="Checked against the base model's ranges by the dataset validator."
-    )
-    split: SplitOptions | None = None
-    max_reported_errors: Annotated[int, Field(ge=1, le=1000)] | None = None
+    max_reported_errors: MaxReportedErrors | None = None
     evaluation: EvaluationRequest | None = None
-    provisioned_throughput: ProvisionedThroughputRequest | None = None
 
     def execution_input(self) -> dict[str, Any]:
         """The state machine's input: every field that was given (absent optional fields stay absent)."""
@@ -133,7 +112,6 @@ def describe_fine_tune(execution_id: str, machine: StandardMachine) -> Execution
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "ProvisionedThroughputRequest",
     "StartFineTuneRequest",
     "describe_fine_tune",
     "parse_fine_tune_request",

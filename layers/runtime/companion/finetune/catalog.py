@@ -21,19 +21,13 @@ from pydantic import BaseModel, ConfigDict
 from companion.codec._text import quote
 from companion.codec.ids import parse_model_id
 from companion.errors import UnsupportedBaseModelError
+from companion.finetune.options import CustomizationType
 
 # AWS's estimate for fine-tuning data; the "character quota per sample" is the token quota times this.
 CHARS_PER_TOKEN = 6
 # A character takes at most 12 bytes in JSON text (a \uXXXX\uXXXX surrogate pair); the slack covers keys and nesting.
 _JSON_BYTES_PER_CHAR = 12
 _JSON_STRUCTURE_SLACK_BYTES = 64 * 1024
-
-
-class CustomizationType(StrEnum):
-    """``CustomizationType`` of CreateModelCustomizationJob (distillation takes no dataset of this kind)."""
-
-    FINE_TUNING = "FINE_TUNING"
-    CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
 
 
 class RecordFormat(StrEnum):

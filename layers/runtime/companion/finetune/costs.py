@@ -18,7 +18,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.errors import ConfigurationError
-from companion.finetune.catalog import CHARS_PER_TOKEN, CustomizationType, dataset_rules, find_base_model
+from companion.finetune.catalog import CHARS_PER_TOKEN, dataset_rules, find_base_model
+from companion.finetune.options import CustomizationType
 from companion.finetune.validator import validate_lines
 from companion.lines import split_lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from companion.errors import DatasetValidationError, S3LocationError
 from companion.finetune import (
@@ -25,7 +25,7 @@ from companion.finetune import (
     validate_lines,
 )
 from companion.finetune.costs import FineTuningCostEstimate, estimate_fine_tuning_cost, load_fine_tuning_prices
-from companion.finetune.options import HyperparameterValue, SplitOptions
+from companion.finetune.options import FineTuneOptions, MaxReportedErrors, ProvisionedThroughputRequest
 from companion.lines import split_lines
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import ValidateDatasetSettings
@@ -40,24 +40,14 @@ _REASON_IN_MESSAGE = 200
 S3Uri = Annotated[str, Field(min_length=6, max_length=1100, pattern=r"^s3://")]
 
 
-class ValidateDatasetInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ValidateDatasetInput(FineTuneOptions):
+    """The run's request as given (absent options take their defaults here) and what the state machine adds."""
 
     execution_name: Annotated[str, Field(min_length=1, max_length=256)]
     base_model_id: Annotated[str, Field(min_length=1, max_length=2048)]
-    customization_type: CustomizationType = CustomizationType.FINE_TUNING
     training_data_s3_uri: S3Uri
     validation_data_s3_uri: S3Uri | None = None
-    hyperparameters: Annotated[
-        dict[Annotated[str, Field(min_length=1, max_length=64)], HyperparameterValue], Field(max_length=32)
-    ] = {}
-    split: SplitOptions | None = Field(
-        default=None, description="Carve the validation set out of the training file; only without a validation file."
-    )
-    max_reported_errors: Annotated[int, Field(ge=1, le=1000)] = DEFAULT_MAX_REPORTED_LINES
-    provisioned_model_units: Annotated[int | None, Field(ge=1, le=1000)] = Field(
-        default=None, description="Model units of the Provisioned Throughput the run will buy (opt-in), to price it."
-    )
+    max_reported_errors: MaxReportedErrors = DEFAULT_MAX_REPORTED_LINES
 
     @model_validator(mode="after")
     def _one_source_of_validation_data(self) -> ValidateDatasetInput:
@@ -72,7 +62,8 @@ class DatasetTotals(BaseModel):
 
 
 class ValidateDatasetOutput(BaseModel):
-    """What the customization job needs, every value checked; the dataset URIs are the split's when split."""
+    """What the customization job and the throughput need, every value checked and completed; the dataset URIs are the
+    split's when split."""
 
     valid: Literal[True] = True
     base_model_id: str
@@ -83,6 +74,7 @@ class ValidateDatasetOutput(BaseModel):
     hyperparameters: dict[str, str]
     report_s3_uri: str
     totals: DatasetTotals
+    provisioned_throughput: ProvisionedThroughputRequest | None
     cost_estimate: FineTuningCostEstimate
 
 
@@ -313,7 +305,7 @@ def _output(
         base_model_id=task.base_model_id,
         training_tokens=totals.training.estimated_tokens,
         hyperparameters=report.hyperparameters,
-        model_units=task.provisioned_model_units,
+        model_units=_throughput_units(task.provisioned_throughput),
     )
     return ValidateDatasetOutput(
         base_model_id=task.base_model_id,
@@ -324,5 +316,11 @@ def _output(
         hyperparameters=report.hyperparameters,
         report_s3_uri=report_location.uri,
         totals=totals,
+        provisioned_throughput=task.provisioned_throughput,
         cost_estimate=estimate,
     )
+
+
+def _throughput_units(throughput: ProvisionedThroughputRequest | None) -> int | None:
+    # Only an opted-in run buys Provisioned Throughput, so only then is it priced.
+    return throughput.model_units if throughput is not None and throughput.opt_in else None
