@@ -122,16 +122,30 @@ def load(path: Path, vars_path: Path | None, *, check_input: bool = False) -> tu
         return None, list(source.problems)
     if not isinstance(source.value, Mapping):
         return None, [source.at("", "a chain file holds one object {name, steps, ...}")]
+    problems = []
     try:
-        chain = load_chain(source.value)
+        chain = checked = load_chain(source.value)
     except ChainDefinitionError as exc:
-        return None, [source.at(where, message) for where, message in exc.located]
-    if vars_path is None and not check_input:
-        return chain, []
-    given = f"--vars {vars_path}" if vars_path is not None else "no --vars given"
-    return chain, [
-        source.at(where, f"{message} ({given})") for where, message in input_problems(chain, variables(vars_path))
-    ]
+        problems = [source.at(where, message) for where, message in exc.located]
+        chain, checked = None, _structure_only(source.value)
+    if checked is not None and (vars_path is not None or check_input):
+        given = f"--vars {vars_path}" if vars_path is not None else "no --vars given"
+        problems += [
+            source.at(where, f"{message} ({given})") for where, message in input_problems(checked, variables(vars_path))
+        ]
+    return chain, problems
+
+
+def _structure_only(value: Mapping[str, Any]) -> Any:
+    """The chain as the model reads it, static checks aside (for the input check of a chain with other problems)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from companion.chains import SCHEMA_KEY, Chain  # noqa: PLC0415
+
+    try:
+        return Chain.model_validate({key: item for key, item in value.items() if key != SCHEMA_KEY})
+    except (ValidationError, RecursionError):
+        return None
 
 
 def variables(path: Path | None) -> dict[str, Any]:

@@ -494,13 +494,46 @@ def load_chain(source: str | bytes | Mapping[str, Any] | Path) -> Chain:
     try:
         chain = Chain.model_validate(data)
     except ValidationError as exc:
-        raise ChainDefinitionError([_pydantic_problem(error) for error in exc.errors()], chain=name) from exc
+        structural = [_pydantic_problem(error) for error in exc.errors()]
+        raise ChainDefinitionError(structural + _checks_despite(data, exc.errors()), chain=name) from exc
     except RecursionError as exc:
         raise ChainDefinitionError([ChainProblem("", "the definition is nested too deeply")], chain=name) from exc
     problems = located_problems(chain)
     if problems:
         raise ChainDefinitionError(problems, chain=chain.name)
     return chain
+
+
+def _checks_despite(data: Mapping[str, Any], errors: list[Any]) -> list[ChainProblem]:
+    """The static checks' problems of the definition without its structurally wrong fields, so that one pass reports
+    both kinds; nothing when leaving those fields out does not give a valid structure (a required field is wrong, or
+    a whole stage is). Problems inside the parent of a wrong field are left out: they may only echo it."""
+    try:
+        repaired = json.loads(json.dumps(data))
+    except (TypeError, ValueError, RecursionError):
+        return []
+    parents: list[str] = []
+    for error in errors:
+        parts = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("<"))]
+        target: Any = repaired
+        for part in parts[:-1]:
+            try:
+                target = target[part]
+            except (KeyError, IndexError, TypeError):
+                return []
+        if not parts or not isinstance(target, dict) or not isinstance(parts[-1], str):
+            return []
+        target.pop(parts[-1], None)
+        parents.append(_location(parts[:-1]))
+    try:
+        chain = Chain.model_validate(repaired)
+    except (ValidationError, RecursionError):
+        return []
+    return [
+        problem
+        for problem in located_problems(chain)
+        if not any(problem.path.startswith(parent) for parent in parents if parent != "(root)")
+    ]
 
 
 def _parse_source(source: str | bytes | Mapping[str, Any] | Path) -> Any:
