@@ -54,7 +54,9 @@ def test_every_static_problem_and_missing_variable_is_reported_at_once_with_its_
     for line in expected:
         assert any(found.startswith(line) for found in lines), line
     assert any(found.startswith(f"{hostile}:14:5: steps[3].model_id: cannot tell the model family") for found in lines)
-    assert any(found.startswith(f"{hostile}:21:7: steps[4].output.schema: is not a valid JSON Schema") for found in lines)
+    assert any(
+        found.startswith(f"{hostile}:21:7: steps[4].output.schema: is not a valid JSON Schema") for found in lines
+    )
     assert len(lines) == 7
 
 
@@ -158,7 +160,7 @@ def test_mermaid_draws_choices_catches_parallel_branches_and_the_end() -> None:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Stop"}],
                 "End": True,
             },
-            "Stop": {"Type": "Fail", "Error": "Say \"no\""},
+            "Stop": {"Type": "Fail", "Error": 'Say "no"'},
         },
     }
     # When it is drawn

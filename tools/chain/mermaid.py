@@ -29,7 +29,8 @@ class _Drawing:
 
     def scope(self, machine: Mapping[str, Any], entry: str, exit_node: str, indent: str) -> list[str]:
         """The nodes of one state list (the machine, a branch, an item processor) with their edges."""
-        states = machine.get("States") if isinstance(machine.get("States"), Mapping) else {}
+        given = machine.get("States")
+        states: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         ids = {name: f"s{next(self._ids)}" for name in states}
         lines: list[str] = []
         start = machine.get("StartAt")

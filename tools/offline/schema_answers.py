@@ -314,7 +314,8 @@ def _around(
 
     unit = step or 1
     first = math.ceil(start / unit) * unit if step is not None else start
-    candidates = [first + k * unit for k in range(_MAX_CANDIDATES)]
+    # Upwards first; downwards too, for a range with only an upper bound.
+    candidates = [first + k * unit for k in range(_MAX_CANDIDATES)] + [first - k * unit for k in range(1, 4)]
     if step is None and low is not None and high is not None:
         middle = (low[0] + high[0]) / 2
         candidates = [middle, *(middle + (high[0] - middle) * k / _MAX_CANDIDATES for k in range(1, 6)), *candidates]
