@@ -18,6 +18,7 @@ from companion.adapters.s3 import default_client
 from companion.chains import Chain, execution_input, load_chain, packaged_chain
 from tools.chain.answers import chooser_for, standin_for
 from tools.chain.cli import main
+from tools.offline.cli import main as runner_main
 from tools.offline.engine import run_definition
 from tools.offline.functions import handlers_for
 from tools.offline.schema_answers import SchemaAnswers
@@ -158,3 +159,16 @@ def _map_of(path: Path, step_name: str) -> str:
         if getattr(stage, "kind", "") == "map" and stage.step.name == step_name:
             return str(stage.name)
     raise AssertionError(f"{step_name} is not in the results")
+
+
+def test_the_readme_sample_runs_to_succeeded_on_the_runner_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the README's sample input for the template's generic machine, and no --json-answers
+    sample = ROOT / "events" / "statemachine" / "prompt_chain.json"
+    # When the offline runner runs it
+    status = runner_main(
+        ["run", "PromptChainStateMachine", "--template", str(ROOT / "template.yaml"), "--input", str(sample), "--json"]
+    )
+    # Then the JSON steps got JSON valid for their schemas (pyproject.toml plugs the packaged chains in)
+    document = json.loads(capsys.readouterr().out)
+    assert (status, document["status"]) == (0, "SUCCEEDED"), document["cause"]
+    assert document["output"]["steps"]["critique"]["json"]["score"] == 1

@@ -61,6 +61,11 @@ def packaged_chains() -> list[Chain]:
     return [packaged_chain(path.stem) for path in sorted(CHAIN_LIBRARY.glob("*.json"))]
 
 
+def packaged_chooser() -> SchemaChooser:
+    """The chooser for every packaged chain: the offline runner's default (``[tool.offline-runner]`` in pyproject)."""
+    return chooser_for(packaged_chains())
+
+
 def standin_for(chains: Iterable[Chain]) -> SchemaAnswers:
     """The SIMULATED Bedrock answering the JSON steps of ``chains`` with JSON valid for each step's schema."""
     return SchemaAnswers(chooser_for(chains))
