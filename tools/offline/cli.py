@@ -393,7 +393,8 @@ def _add_json_answers(parser: argparse.ArgumentParser) -> None:
         "--json-answers",
         metavar="FILE",
         help="a JSON object {marker: answer}: the simulated Bedrock answers a request containing a marker with that "
-        "answer as JSON text (steps that must answer JSON need it); other requests get placeholder text",
+        "answer as JSON text; requests the project's schema chooser recognises (pyproject.toml, "
+        "[tool.offline-runner]) get JSON generated from their schema; other requests get placeholder text",
     )
 
 
