@@ -7,7 +7,9 @@ import io
 import json
 from pathlib import Path
 
+import fastjsonschema
 import pytest
+import yaml
 
 from tools.chain.cli import main
 from tools.chain.mermaid import mermaid
@@ -184,3 +186,25 @@ def test_the_committed_schema_is_what_the_model_generates() -> None:
     # Then they are equal (regenerate with `make generate-schema`)
     assert status == 0
     assert json.loads(out) == committed
+
+
+@pytest.mark.parametrize("path", [*PACKAGED, CHAINS / "summary-review.yaml"], ids=lambda path: path.name)
+def test_editors_accept_every_packaged_chain_and_the_yaml_chain_against_the_schema(path: Path) -> None:
+    # Given the committed schema, as an editor's JSON Schema validator reads it
+    validate = fastjsonschema.compile(json.loads((ROOT / "schemas" / "chain.schema.json").read_text()))
+    # When a good chain file is checked against it
+    # Then it passes (a bad one does not)
+    validate(yaml.safe_load(path.read_text()))
+    with pytest.raises(fastjsonschema.JsonSchemaException):
+        validate(yaml.safe_load((CHAINS / "hostile-types.yaml").read_text()))
+
+
+def test_a_chain_file_may_name_its_schema(tmp_path: Path) -> None:
+    # Given a JSON chain file with "$schema", as editors want it
+    chain = json.loads((LIBRARY / "map-over-items.json").read_text())
+    path = tmp_path / "with-schema.json"
+    path.write_text(json.dumps({"$schema": "../schemas/chain.schema.json", **chain}))
+    # When it is validated
+    status, _, err = run_cli("validate", str(path))
+    # Then the key is no problem
+    assert (status, err) == (0, "")
