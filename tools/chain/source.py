@@ -100,11 +100,23 @@ def read_source(path: Path) -> SourceFile:
     except (yaml.YAMLError, RecursionError):
         return source  # the value is fine; only the places are unknown (every problem is reported at 1:1)
     if node is not None:
-        source.problems += _walk(source, node, ())
+        try:
+            source.problems += _walk(source, node, (), set())
+        except RecursionError:
+            source.problems.append(Problem(name, 1, 1, "", "the file is nested too deeply"))
     return source
 
 
-def _walk(source: SourceFile, node: Any, key: Key) -> Iterator[Problem]:
+def _walk(source: SourceFile, node: Any, key: Key, seen_nodes: set[int]) -> Iterator[Problem]:
+    if id(node) in seen_nodes:
+        # An alias of a collection: walking (or validating) every copy can take exponential time (a "billion laughs"
+        # file), and a chain never needs one. The node is the anchored one, so the place is its key's or list's.
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            line, column = source.positions.get(key) or source.positions.get(key[:-1], (1, 1))
+            message = "YAML aliases of objects and lists are not allowed in a chain file"
+            yield Problem(source.name, line, column, _dotted(key), message)
+        return
+    seen_nodes.add(id(node))
     mark = node.start_mark
     source.positions.setdefault(key, (mark.line + 1, mark.column + 1))
     if isinstance(node, yaml.MappingNode):
@@ -120,10 +132,10 @@ def _walk(source: SourceFile, node: Any, key: Key) -> Iterator[Problem]:
                 continue
             seen[name] = place[0]
             source.positions[child] = place
-            yield from _walk(source, value_node, child)
+            yield from _walk(source, value_node, child, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _walk(source, item, (*key, index))
+            yield from _walk(source, item, (*key, index), seen_nodes)
 
 
 def _yaml_problem(name: str, exc: yaml.YAMLError) -> Problem:

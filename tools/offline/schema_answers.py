@@ -29,6 +29,7 @@ _TEXT: Final[str] = "simulated"
 _MAX_DEPTH: Final[int] = 12
 _MAX_BRANCHES: Final[int] = 16
 _MAX_CANDIDATES: Final[int] = 12
+_BUDGET: Final[int] = 20_000
 _FORMATS: Final[Mapping[str, str]] = {
     "date-time": "2024-01-01T00:00:00Z",
     "date": "2024-01-01",
@@ -76,9 +77,16 @@ def instance_for(schema: Any, *, label: str = "") -> Any:
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, re.error, RecursionError) as exc:
         raise UnsatisfiableSchemaError(f"the schema does not compile: {_first_line(exc)}") from exc
     generator = _Generator(schema, label)
-    for candidate in generator.candidates(schema, "", 0):
-        if _valid(validate, candidate):
-            return candidate
+    try:
+        for candidate in generator.candidates(schema, "", 0):
+            if _valid(validate, candidate):
+                return candidate
+    except _BudgetSpentError as exc:
+        raise UnsatisfiableSchemaError(
+            f"the schema is too elaborate to answer (over {_BUDGET} sub-schemas tried)"
+        ) from exc
+    except RecursionError as exc:
+        raise UnsatisfiableSchemaError("the schema is nested too deeply to answer") from exc
     raise UnsatisfiableSchemaError("no generated instance satisfies the schema")
 
 
@@ -101,14 +109,24 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class _BudgetSpentError(Exception):
+    """Raised inside the generator when a schema's branches and nesting would take too long to try."""
+
+
 class _Generator:
     """Candidates for a schema, most plausible first; :func:`instance_for` keeps the first one that validates."""
 
     def __init__(self, root: Any, label: str) -> None:
         self.root = root
         self.label = label
+        self.budget = _BUDGET
 
     def candidates(self, schema: Any, name: str, depth: int) -> Iterator[Any]:
+        # Branches times nesting can grow exponentially; a bounded number of sub-schema visits keeps a hostile schema
+        # from hanging the run.
+        self.budget -= 1
+        if self.budget < 0:
+            raise _BudgetSpentError
         if schema is True or schema == {}:
             yield self.text(name, {})
             return
