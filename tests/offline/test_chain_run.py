@@ -18,6 +18,7 @@ from companion.adapters.s3 import default_client
 from companion.chains import Chain, execution_input, load_chain, packaged_chain
 from tools.chain.answers import chooser_for, standin_for
 from tools.chain.cli import main
+from tools.chain.machine import chain_machine
 from tools.offline.cli import main as runner_main
 from tools.offline.engine import run_definition
 from tools.offline.functions import handlers_for
@@ -122,7 +123,7 @@ def test_the_generic_machine_refuses_an_input_without_a_plan(template: Template,
     entered = [
         event["stateEnteredEventDetails"]["name"] for event in result.history if "stateEnteredEventDetails" in event
     ]
-    assert entered == ["Check Chain Input", "Reject Input"]
+    assert entered == ["Start Chain", "Check Next Stage", "Reject Input"]
 
 
 def test_a_scripted_invalid_answer_still_drives_the_reprompt_loop(template: Template, aws: None) -> None:
@@ -172,3 +173,15 @@ def test_the_readme_sample_runs_to_succeeded_on_the_runner_by_default(capsys: py
     document = json.loads(capsys.readouterr().out)
     assert (status, document["status"]) == (0, "SUCCEEDED"), document["cause"]
     assert document["output"]["steps"]["critique"]["json"]["score"] == 1
+
+
+def test_a_chain_machine_refuses_an_input_that_is_not_an_object(template: Template, aws: None) -> None:
+    # Given the machine `compile` prints for a packaged chain, its plan written in
+    chain = packaged_chain("map-over-items")
+    definition = chain_machine(chain, template.state_machines["PromptChainStateMachine"].definition)
+    # When it is started with variables that are not an object
+    result = run_definition(
+        definition, {"input": ["not", "an", "object"]}, functions=handlers_for(template), bedrock=standin_for([chain])
+    )
+    # Then it fails with the named error, before any step runs
+    assert (result.status, result.error) == ("FAILED", "PromptChain.InvalidInput")

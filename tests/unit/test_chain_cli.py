@@ -123,14 +123,16 @@ def test_compile_prints_a_machine_that_holds_the_plan_and_takes_only_the_variabl
     # Given a packaged chain
     # When it is compiled
     status, out, _ = run_cli("compile", str(LIBRARY / "outline-draft-critique.json"))
-    # Then the ASL starts with the chain's own set-up, its plan written in, and no check for a plan in the input
+    # Then the ASL starts with the chain's own set-up, its plan written in, and still checks what it takes
     assert status == 0
     machine = json.loads(out)
     assert machine["StartAt"] == "Start Chain"
-    assert "Check Chain Input" not in machine["States"]
     setup = machine["States"]["Start Chain"]["Output"]
     assert "$states.input.plan" not in setup
+    assert "$states.input.chain" not in setup
     assert '"outline-draft-critique"' in setup
+    assert '"name": "critique"' in setup
+    assert machine["States"]["Reject Input"]["Error"] == "PromptChain.InvalidInput"
     assert "${PreprocessPromptFunctionArn}" in out
 
 

@@ -17,14 +17,8 @@ from companion.chains import Chain, execution_input
 
 GENERIC_MACHINE: Final[Path] = Path(__file__).resolve().parents[2] / "statemachines" / "prompt_chain.asl.json"
 _START_STATE: Final[str] = "Start Chain"
-# The generic machine's check that its input carries a plan; a machine with its plan built in has no plan to check.
-_PLAN_CHECK: Final[tuple[str, ...]] = ("Check Chain Input", "Reject Input")
-# The places of the generic machine's first state that read the plan from the execution input.
-_FROM_INPUT: Final[tuple[str, ...]] = (
-    "$states.input.chain",
-    "$append([], $states.input.plan)",
-    "$count($states.input.plan)",
-)
+# Where the generic machine's first state reads the chain's name and plan from the execution input (once each).
+_FROM_INPUT: Final[tuple[str, ...]] = ("$states.input.chain", "$states.input.plan")
 
 
 class MachineShapeError(Exception):
@@ -48,17 +42,14 @@ def chain_machine(chain: Chain, generic: Mapping[str, Any] | None = None) -> dic
     )
     start = machine.get("States", {}).get(_START_STATE, {})
     output = start.get("Output")
-    if not isinstance(output, str) or not all(place in output for place in _FROM_INPUT):
-        raise MachineShapeError(f"{_START_STATE!r} does not read the plan from the input any more")
+    if not isinstance(output, str) or not all(output.count(place) == 1 for place in _FROM_INPUT):
+        raise MachineShapeError(f"{_START_STATE!r} does not read the chain and its plan from the input once each")
     plan = execution_input(chain)["plan"]
-    # JSON is a JSONata literal, so the plan goes in as it is.
-    literals = (json.dumps(chain.name), json.dumps(plan, ensure_ascii=False), str(len(plan)))
-    for place, literal in zip(_FROM_INPUT, literals, strict=True):
+    # JSON is a JSONata literal, so the plan goes in as it is; the state's input check then sees a valid plan and
+    # checks only what the machine still takes: {"input": {...}}.
+    for place, literal in zip(_FROM_INPUT, (json.dumps(chain.name), json.dumps(plan, ensure_ascii=False)), strict=True):
         output = output.replace(place, literal)
     start["Output"] = output
-    for name in _PLAN_CHECK:
-        machine["States"].pop(name, None)
-    machine["StartAt"] = _START_STATE
     start["Comment"] = f"Sets up the loop for chain {chain.name!r}: its plan is part of this machine."
     machine["Comment"] = f"Runs the prompt chain {chain.name!r}. " + str(machine.get("Comment", ""))
     return machine
