@@ -84,3 +84,13 @@ def test_input_problems_name_every_missing_input_variable_where_it_is_used() -> 
     ]
     assert all("input.audience" in message for _, message in found)
     assert input_problems(chain, {"topic": "caching", "audience": "testers"}) == []
+
+
+def test_a_wrong_field_hides_only_the_problems_of_its_own_step() -> None:
+    # Given eleven steps: the second has a wrong type, the eleventh refers to itself
+    steps: list[dict[str, Any]] = [{"name": f"s{i}", "model_id": NOVA, "prompt": "x"} for i in range(11)]
+    steps[1]["inference"] = {"max_tokens": "many"}
+    steps[10]["prompt"] = "{{ steps.s10.text }}"
+    error = problems_of({"name": "eleven", "steps": steps})
+    # Then the eleventh step's problem is still reported (steps[10] is not inside steps[1])
+    assert [path for path, _ in error.located] == ["steps[1].inference.max_tokens", "steps[10].prompt"]

@@ -529,11 +529,12 @@ def _checks_despite(data: Mapping[str, Any], errors: list[Any]) -> list[ChainPro
         chain = Chain.model_validate(repaired)
     except (ValidationError, RecursionError):
         return []
-    return [
-        problem
-        for problem in located_problems(chain)
-        if not any(problem.path.startswith(parent) for parent in parents if parent != "(root)")
-    ]
+    return [problem for problem in located_problems(chain) if not any(_within(problem.path, p) for p in parents)]
+
+
+def _within(path: str, parent: str) -> bool:
+    # steps[1] holds steps[1].prompt and steps[1][0], not steps[10].
+    return parent != "(root)" and (path == parent or path.startswith((f"{parent}.", f"{parent}[")))
 
 
 def _parse_source(source: str | bytes | Mapping[str, Any] | Path) -> Any:
