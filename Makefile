@@ -10,7 +10,7 @@ RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages
 
 .PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
-	deploy changeset smoke asl-retries bench clean
+	deploy changeset smoke asl-retries generate-schema bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
 ENV ?= dev
@@ -90,6 +90,10 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
+
+generate-schema: setup  ## regenerate schemas/chain.schema.json (chain files' JSON Schema) from the chain model
+	$(RUN) python -m tools.chain schema > schemas/chain.schema.json.tmp
+	mv schemas/chain.schema.json.tmp schemas/chain.schema.json
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

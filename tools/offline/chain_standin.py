@@ -20,13 +20,14 @@ from tools.offline.bedrock_standin import BedrockStandIn
 _PLACEHOLDER = "Simulated answer "
 
 
-def _replace_placeholder(value: Any, text: str) -> Any:
+def replace_placeholder(value: Any, text: str) -> Any:
+    """``value`` (a native answer) with the stand-in's placeholder text replaced by ``text``; other strings stay."""
     if isinstance(value, str):
         return text if value.startswith(_PLACEHOLDER) else value
     if isinstance(value, list):
-        return [_replace_placeholder(item, text) for item in value]
+        return [replace_placeholder(item, text) for item in value]
     if isinstance(value, dict):
-        return {key: _replace_placeholder(item, text) for key, item in value.items()}
+        return {key: replace_placeholder(item, text) for key, item in value.items()}
     return value
 
 
@@ -46,5 +47,5 @@ class JsonAnswers(BedrockStandIn):
             raise BedrockServiceError("ValidationException", "The provided model identifier is invalid.")
         for marker, value in self.answers.items():
             if marker in request:
-                return dict(_replace_placeholder(answer, json.dumps(value)))
+                return dict(replace_placeholder(answer, json.dumps(value)))
         return answer

@@ -370,17 +370,22 @@ def seed_bucket(template: Any, folder: Path) -> int:
 
 
 def _bedrock_backend(args: argparse.Namespace) -> Any:
-    """The SIMULATED Bedrock: the stand-in; a request containing a ``--json-answers`` marker gets that JSON."""
-    if getattr(args, "json_answers", None) is None:
-        from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
+    """The SIMULATED Bedrock: the stand-in; a request containing a ``--json-answers`` marker gets that JSON, and one
+    the project's schema chooser recognises (tools/offline/plugins.py) JSON valid for its schema."""
+    from tools.offline import plugins  # noqa: PLC0415
+    from tools.offline.schema_answers import SchemaAnswers  # noqa: PLC0415
 
-        return BedrockStandIn()
-    answers = read_json(args.json_answers, "JSON answers")
-    if not isinstance(answers, dict) or not answers:
-        raise UsageError(f"{args.json_answers}: the JSON answers must be a non-empty object {{marker: answer}}")
-    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
-
-    return JsonAnswers(answers)
+    answers: Any = {}
+    if getattr(args, "json_answers", None) is not None:
+        answers = read_json(args.json_answers, "JSON answers")
+        if not isinstance(answers, dict) or not answers:
+            raise UsageError(f"{args.json_answers}: the JSON answers must be a non-empty object {{marker: answer}}")
+    template = getattr(args, "template", None)
+    try:
+        chooser = plugins.schema_chooser(Path(template).resolve().parent if template else Path.cwd())
+    except plugins.PluginError as exc:
+        raise UsageError(str(exc)) from exc
+    return SchemaAnswers(chooser or (lambda _state, _body: None), answers)
 
 
 def _add_json_answers(parser: argparse.ArgumentParser) -> None:
@@ -388,7 +393,8 @@ def _add_json_answers(parser: argparse.ArgumentParser) -> None:
         "--json-answers",
         metavar="FILE",
         help="a JSON object {marker: answer}: the simulated Bedrock answers a request containing a marker with that "
-        "answer as JSON text (steps that must answer JSON need it); other requests get placeholder text",
+        "answer as JSON text; requests the project's schema chooser recognises (pyproject.toml, "
+        "[tool.offline-runner]) get JSON generated from their schema; other requests get placeholder text",
     )
 
 

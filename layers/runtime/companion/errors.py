@@ -6,6 +6,11 @@ Step Functions matches Retry and Catch rules on the exception class name that th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 class CompanionError(Exception):
     """Base class of every error this project raises on purpose."""
@@ -82,11 +87,16 @@ class PayloadTooLargeError(CompanionError):
 class ChainDefinitionError(CompanionError):
     """A prompt-chain definition is malformed or inconsistent; the message lists every problem with its location."""
 
-    def __init__(self, problems: list[str], *, chain: str | None = None) -> None:
-        self.problems = problems
+    def __init__(self, problems: Sequence[str | tuple[str, str]], *, chain: str | None = None) -> None:
+        # A problem is text, or (field path, message) from code that knows the place; tools use ``located`` to point
+        # at it in a file, everyone else reads ``problems``.
+        self.located = [problem if isinstance(problem, tuple) else ("", problem) for problem in problems]
+        self.problems = [
+            f"{problem[0] or '(root)'}: {problem[1]}" if isinstance(problem, tuple) else problem for problem in problems
+        ]
         subject = f"chain {chain!r}" if chain else "chain definition"
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        super().__init__(f"{subject}: {count}: " + "; ".join(problems))
+        super().__init__(f"{subject}: {count}: " + "; ".join(self.problems))
 
 
 class UnknownChainError(CompanionError):

@@ -4,13 +4,14 @@ The public surface of chain definitions is re-exported here; the API (:mod:`comp
 (:mod:`companion.chains.batch`) modules are imported by their handlers directly.
 """
 
-from companion.chains.checks import check_chain
+from companion.chains.checks import ChainProblem, check_chain, input_problems, located_problems
 from companion.chains.library import CHAIN_LIBRARY, packaged_chain, resolve_chain
 from companion.chains.load import load_chain
 from companion.chains.model import (
     MAX_PARALLEL_STEPS,
     MAX_PROMPT_CHARS,
     MAX_STEPS,
+    SCHEMA_KEY,
     Chain,
     ChainDefaults,
     ChainName,
@@ -33,9 +34,11 @@ __all__ = [
     "MAX_PARALLEL_STEPS",
     "MAX_PROMPT_CHARS",
     "MAX_STEPS",
+    "SCHEMA_KEY",
     "Chain",
     "ChainDefaults",
     "ChainName",
+    "ChainProblem",
     "MapGroup",
     "MapStage",
     "MapSteps",
@@ -49,7 +52,9 @@ __all__ = [
     "StepOutput",
     "check_chain",
     "execution_input",
+    "input_problems",
     "load_chain",
+    "located_problems",
     "packaged_chain",
     "resolve_chain",
 ]

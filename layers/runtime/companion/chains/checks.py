@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from companion.chains.model import (
     MAX_PROMPT_CHARS,
@@ -18,10 +18,17 @@ from companion.chains.model import (
 )
 from companion.codec import NeutralRequest, Turn, encode, resolve_family
 from companion.codec.models import InferenceParameters, ModelFamily
-from companion.errors import RequestEncodingError, SchemaDefinitionError, TemplateSyntaxError, UnknownModelFamilyError
+from companion.errors import (
+    MissingTemplateVariablesError,
+    PromptTooLargeError,
+    RequestEncodingError,
+    SchemaDefinitionError,
+    TemplateSyntaxError,
+    UnknownModelFamilyError,
+)
 from companion.steps.json_answers import compile_schema
 from companion.steps.preprocess import PromptTemplate
-from companion.steps.templating import placeholder_paths
+from companion.steps.templating import placeholder_paths, render
 
 _EMBEDDING_FAMILIES = frozenset({ModelFamily.TITAN_EMBED, ModelFamily.COHERE_EMBED})
 _RESULT_FIELDS = ("text", "json")
@@ -48,6 +55,17 @@ class _Scope:
     item_variable: str | None = None
 
 
+class ChainProblem(NamedTuple):
+    """One problem of a chain definition: where, as a field path (``steps[2].map.step.prompt``; empty for the whole
+    definition), and what is wrong. ``str()`` gives ``<path>: <what>``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(root)'}: {self.message}"
+
+
 def check_chain(chain: Chain) -> list[str]:
     """Run every static check on a structurally valid chain.
 
@@ -61,14 +79,19 @@ def check_chain(chain: Chain) -> list[str]:
     list[str]
         Every problem found, each as ``<location>: <what is wrong>``; empty when the chain is sound.
     """
-    problems: list[str] = []
+    return [str(problem) for problem in located_problems(chain)]
+
+
+def located_problems(chain: Chain) -> list[ChainProblem]:
+    """:func:`check_chain`'s problems with their field paths apart, for tools that point at the place in a file."""
+    problems: list[ChainProblem] = []
     earlier: dict[str, _Known] = {}  # names of the steps of stages before the current one
     seen: dict[str, str] = {}  # every name so far -> where, for the uniqueness check
     count = 0
 
     def claim(name: str, where: str) -> None:
         if name in seen:
-            problems.append(f"{where}.name: {name!r} is already the name of {seen[name]}")
+            problems.append(ChainProblem(f"{where}.name", f"{name!r} is already the name of {seen[name]}"))
         else:
             seen[name] = where
 
@@ -106,23 +129,69 @@ def check_chain(chain: Chain) -> list[str]:
         for name, known in added.items():
             earlier.setdefault(name, known)
     if count > MAX_STEPS:
-        problems.append(f"steps: the chain has {count} steps; at most {MAX_STEPS} are allowed")
+        problems.append(ChainProblem("steps", f"the chain has {count} steps; at most {MAX_STEPS} are allowed"))
     return problems
 
 
-def _check_step(chain: Chain, step: StepDefinition, where: str, scope: _Scope) -> list[str]:
+def input_problems(chain: Chain, chain_input: Mapping[str, Any]) -> list[ChainProblem]:
+    """The templates' references to ``input.*`` that ``chain_input`` does not hold, each where the template is.
+
+    A run with this input would fail in pre-process (``MissingTemplateVariablesError``) at the first such step; this
+    finds every one before anything starts.
+
+    Parameters
+    ----------
+    chain
+        A chain from :func:`load_chain`.
+    chain_input
+        The chain's ``input`` variable.
+    """
+    problems: list[ChainProblem] = []
+    variables = {"input": dict(chain_input)}
+    for where, step in _located_steps(chain):
+        for template_where, text in _templates(step, where):
+            try:
+                render(text, variables, where=template_where)
+            except MissingTemplateVariablesError as exc:
+                problems += [
+                    ChainProblem(template_where, f"refers to {path}, which the chain's input does not have")
+                    for path in exc.missing
+                    if path.split(".")[0] == "input"
+                ]
+            except (TemplateSyntaxError, PromptTooLargeError):
+                continue  # the static checks report the syntax; the size depends on the earlier answers too
+    return problems
+
+
+def _located_steps(chain: Chain) -> Iterator[tuple[str, StepDefinition]]:
+    for index, stage in enumerate(chain.steps):
+        where = f"steps[{index}]"
+        if isinstance(stage, StepDefinition):
+            yield where, stage
+        elif isinstance(stage, ParallelStage):
+            for member_index, step in enumerate(stage.parallel.steps):
+                yield f"{where}.parallel.steps[{member_index}]", step
+        else:
+            yield f"{where}.map.step", stage.map.step
+
+
+def _check_step(chain: Chain, step: StepDefinition, where: str, scope: _Scope) -> list[ChainProblem]:
     problems = _check_model(chain, step, where)
     templates = _templates(step, where)
     size = sum(len(text) for _, text in templates)
     if size > MAX_PROMPT_CHARS:
-        problems.append(f"{where}.prompt: {size} characters of template text; at most {MAX_PROMPT_CHARS} per step")
+        problems.append(
+            ChainProblem(f"{where}.prompt", f"{size} characters of template text; at most {MAX_PROMPT_CHARS} per step")
+        )
     for template_where, text in templates:
         try:
             paths = placeholder_paths(text, where=template_where)
         except TemplateSyntaxError as exc:
-            problems.append(str(exc))
+            problems.append(ChainProblem(template_where, str(exc).removeprefix(f"{template_where}: ")))
             continue
-        problems += [f"{template_where}: {problem}" for path in paths if (problem := _check_reference(path, scope))]
+        problems += [
+            ChainProblem(template_where, problem) for path in paths if (problem := _check_reference(path, scope))
+        ]
     if step.output.json_schema is not None:
         problems += _check_schema(step.output.json_schema, f"{where}.output.schema")
     return problems
@@ -137,16 +206,17 @@ def _templates(step: StepDefinition, where: str) -> list[tuple[str, str]]:
     return templates
 
 
-def _check_model(chain: Chain, step: StepDefinition, where: str) -> list[str]:
+def _check_model(chain: Chain, step: StepDefinition, where: str) -> list[ChainProblem]:
     model_id, family = step_model(step, chain.defaults)
     if model_id is None:
-        return [f"{where}.model_id: the step has no model_id and defaults.model_id is not set"]
+        return [ChainProblem(f"{where}.model_id", "the step has no model_id and defaults.model_id is not set")]
     try:
         resolved = resolve_family(model_id, family)
     except UnknownModelFamilyError as exc:
-        return [f"{where}.model_id: {exc}"]
+        return [ChainProblem(_model_field(step, where), str(exc))]
     if resolved in _EMBEDDING_FAMILIES and step.output.format == "json":
-        return [f"{where}.output.format: json needs a text model; {model_id} is an embedding model ({resolved.value})"]
+        message = f"json needs a text model; {model_id} is an embedding model ({resolved.value})"
+        return [ChainProblem(f"{where}.output.format", message)]
     # The codec's own rules (role order, parameters a family lacks, extra_body clashes) hold for the template text as
     # they will for the rendered text, so an encoding of the unrendered templates finds them before any execution.
     turns = (
@@ -161,15 +231,22 @@ def _check_model(chain: Chain, step: StepDefinition, where: str) -> list[str]:
             resolved,
         )
     except RequestEncodingError as exc:
-        return [f"{where}: {model_id} cannot take this request: {exc}"]
+        return [ChainProblem(where, f"{model_id} cannot take this request: {exc}")]
     return []
 
 
-def _check_schema(schema: dict[str, Any], where: str) -> list[str]:
+def _model_field(step: StepDefinition, where: str) -> str:
+    # Point at what the file says: the step's own model fields, or the defaults it inherits.
+    if step.model_family is not None:
+        return f"{where}.model_family"
+    return f"{where}.model_id" if step.model_id is not None else "defaults.model_id"
+
+
+def _check_schema(schema: dict[str, Any], where: str) -> list[ChainProblem]:
     try:
         compile_schema(schema)
     except SchemaDefinitionError as exc:
-        return [f"{where}: {str(exc).removeprefix('output.schema ')}"]
+        return [ChainProblem(where, str(exc).removeprefix("output.schema "))]
     return []
 
 
@@ -232,22 +309,26 @@ def _check_map_reference(reference: str, rest: list[str], known: _Known) -> str 
     return _check_result_reference(f"{reference}.results.{rest[1]}", rest[2:], known)
 
 
-def _check_items(mapped: MapGroup, where: str, earlier: Mapping[str, _Known]) -> list[str]:
-    location = f"{where}.items"
+def _check_items(mapped: MapGroup, where: str, earlier: Mapping[str, _Known]) -> list[ChainProblem]:
+    problem = _items_problem(mapped, earlier)
+    return [] if problem is None else [ChainProblem(f"{where}.items", problem)]
+
+
+def _items_problem(mapped: MapGroup, earlier: Mapping[str, _Known]) -> str | None:
     try:
-        paths = placeholder_paths("{{ " + mapped.items + " }}", where=location)
+        paths = placeholder_paths("{{ " + mapped.items + " }}", where="items")
     except TemplateSyntaxError:
-        return [f"{location}: {mapped.items!r} is not a variable path (e.g. steps.outline.json.sections)"]
+        return f"{mapped.items!r} is not a variable path (e.g. steps.outline.json.sections)"
     if len(paths) != 1 or paths[0] != mapped.items.strip():
-        return [f"{location}: {mapped.items!r} is not a variable path (e.g. steps.outline.json.sections)"]
+        return f"{mapped.items!r} is not a variable path (e.g. steps.outline.json.sections)"
     segments = paths[0].split(".")
     if len(segments) < 3 or segments[0] != "steps" or segments[2] != "json":
-        return [f"{location}: must be a path into an earlier JSON step's answer (steps.<name>.json...)"]
+        return "must be a path into an earlier JSON step's answer (steps.<name>.json...)"
     known = earlier.get(segments[1])
     if known is None or known.kind != "step":
         if segments[1] == mapped.name or segments[1] == mapped.step.name:
-            return [f"{location}: refers to steps.{segments[1]}, which is this map itself"]
-        return [f"{location}: refers to steps.{segments[1]}, which is not an earlier step"]
+            return f"refers to steps.{segments[1]}, which is this map itself"
+        return f"refers to steps.{segments[1]}, which is not an earlier step"
     if not known.json:
-        return [f"{location}: refers to steps.{segments[1]}.json, but {known.where} has output format text"]
-    return []
+        return f"refers to steps.{segments[1]}.json, but {known.where} has output format text"
+    return None

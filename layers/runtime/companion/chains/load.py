@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from companion.chains.checks import check_chain
-from companion.chains.model import MAX_SOURCE_BYTES, Chain
+from companion.chains.checks import ChainProblem, located_problems
+from companion.chains.model import MAX_SOURCE_BYTES, SCHEMA_KEY, Chain
 from companion.errors import ChainDefinitionError
 
 
@@ -38,18 +38,55 @@ def load_chain(source: str | bytes | Mapping[str, Any] | Path) -> Chain:
     """
     data = _parse_source(source)
     if not isinstance(data, Mapping):
-        raise ChainDefinitionError([f"(root): expected an object, got {_json_type(data)}"])
+        raise ChainDefinitionError([ChainProblem("", f"expected an object, got {_json_type(data)}")])
     name = data.get("name") if isinstance(data.get("name"), str) else None
+    if isinstance(data.get(SCHEMA_KEY), str):
+        # Editors read "$schema" to complete and check the file; it is no part of the chain.
+        data = {key: value for key, value in data.items() if key != SCHEMA_KEY}
     try:
         chain = Chain.model_validate(data)
     except ValidationError as exc:
-        raise ChainDefinitionError([_pydantic_problem(error) for error in exc.errors()], chain=name) from exc
+        structural = [_pydantic_problem(error) for error in exc.errors()]
+        raise ChainDefinitionError(structural + _checks_despite(data, exc.errors()), chain=name) from exc
     except RecursionError as exc:
-        raise ChainDefinitionError(["(root): the definition is nested too deeply"], chain=name) from exc
-    problems = check_chain(chain)
+        raise ChainDefinitionError([ChainProblem("", "the definition is nested too deeply")], chain=name) from exc
+    problems = located_problems(chain)
     if problems:
         raise ChainDefinitionError(problems, chain=chain.name)
     return chain
+
+
+def _checks_despite(data: Mapping[str, Any], errors: list[Any]) -> list[ChainProblem]:
+    """The static checks' problems of the definition without its structurally wrong fields, so that one pass reports
+    both kinds; nothing when leaving those fields out does not give a valid structure (a required field is wrong, or
+    a whole stage is). Problems inside the parent of a wrong field are left out: they may only echo it."""
+    try:
+        repaired = json.loads(json.dumps(data))
+    except (TypeError, ValueError, RecursionError):
+        return []
+    parents: list[str] = []
+    for error in errors:
+        parts = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("<"))]
+        target: Any = repaired
+        for part in parts[:-1]:
+            try:
+                target = target[part]
+            except (KeyError, IndexError, TypeError):
+                return []
+        if not parts or not isinstance(target, dict) or not isinstance(parts[-1], str):
+            return []
+        target.pop(parts[-1], None)
+        parents.append(_location(parts[:-1]))
+    try:
+        chain = Chain.model_validate(repaired)
+    except (ValidationError, RecursionError):
+        return []
+    return [problem for problem in located_problems(chain) if not any(_within(problem.path, p) for p in parents)]
+
+
+def _within(path: str, parent: str) -> bool:
+    # steps[1] holds steps[1].prompt and steps[1][0], not steps[10].
+    return parent != "(root)" and (path == parent or path.startswith((f"{parent}.", f"{parent}[")))
 
 
 def _parse_source(source: str | bytes | Mapping[str, Any] | Path) -> Any:
@@ -136,11 +173,12 @@ def _location(parts: tuple[Any, ...] | list[Any]) -> str:
     return text or "(root)"
 
 
-def _pydantic_problem(error: Any) -> str:
+def _pydantic_problem(error: Any) -> ChainProblem:
     location = list(error["loc"])
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if error["type"] == "extra_forbidden":
         message = "is not a known field"
-    return f"{_location(location)}: {message}"
+    path = _location(location)
+    return ChainProblem("" if path == "(root)" else path, message)

@@ -47,6 +47,8 @@ MAX_PROMPT_CHARS = 50_000
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_REPROMPTS = 5
 MAX_MAP_CONCURRENCY = 40
+SCHEMA_KEY = "$schema"
+"""A top-level key a chain file may carry for editors (the URI of its JSON Schema); :func:`load_chain` drops it."""
 
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _RESERVED_ROOTS = frozenset({"input", "steps"})

@@ -1,0 +1,5 @@
+import sys
+
+from tools.chain.cli import main
+
+sys.exit(main())
