@@ -98,6 +98,7 @@ class ProgressPrinter:
         self._stream = stream
         self._contexts: dict[int, _Context] = {}
         self._types: dict[int, str] = {}
+        self._last_failure: str | None = None
         self._lock = threading.Lock()
 
     def __call__(self, event: Mapping[str, Any]) -> None:
@@ -136,14 +137,21 @@ class ProgressPrinter:
             line = f"{inner}retry attempt {context.attempt} of {self._state(previous)}"
         elif kind in _FAILED_TASK_EVENTS:
             verb = "timed out" if kind == "TaskTimedOut" else "failed"
-            line = f"{inner}!! {self._state(previous)}: task {verb}: {_error_text(details)}"
+            self._last_failure = _error_text(details)
+            line = f"{inner}!! {self._state(previous)}: task {verb}: {self._last_failure}"
         elif kind == "MapIterationStarted":
             line = f"{'  ' * depth}[iteration {details.get('index', '?')}]"
         elif kind in {"MapIterationFailed", "MapIterationAborted"}:
             line = f"{'  ' * max(depth - 1, 0)}   !! iteration {details.get('index', '?')} of {details.get('name')}"
         elif kind in _EXECUTION_END:
             end = event.get(_EXECUTION_END[kind]) or {}
-            line = f"!! execution {kind.removeprefix('Execution').lower()}: {_error_text(end)}"
+            how = kind.removeprefix("Execution").lower()
+            # One line per failure: a task failure that ends the execution was printed when it happened.
+            line = (
+                f"!! execution {how}: the failure above"
+                if _error_text(end) == self._last_failure
+                else f"!! execution {how}: {_error_text(end)}"
+            )
         self._contexts[int(event.get("id") or 0)] = context
         self._types[int(event.get("id") or 0)] = kind
         return line
