@@ -710,7 +710,8 @@ def _graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             raise UsageError("--substitution: only with --definition")
         template = load_template_file(args.template, args.parameter_overrides)
         machine = _lookup("state machine", template.state_machines, args.logical_id, args.template)
-        definition, title, where = machine.definition, str(machine.logical_id), f"{args.template}: {title}"
+        definition, title = machine.definition, str(machine.logical_id)
+        where = f"{args.template}: {title}"
     graph = build_graph(definition_document(definition, where), where)
     stdout.write(to_mermaid(graph))
     if args.html is not None:

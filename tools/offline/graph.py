@@ -216,7 +216,7 @@ class _Builder:
                 edges.append(Edge(node.id, target(state["Default"], f"{here}.Default"), "default", "Default"))
         elif "Next" in state:
             edges.append(Edge(node.id, target(state["Next"], f"{here}.Next"), "next"))
-        elif state.get("End") is True:
+        elif state.get("End") is True or node.type in {"Succeed", "Fail"}:
             edges.append(Edge(node.id, node.id, "end"))
         for index, rule in enumerate(state.get("Retry") or []):
             if isinstance(rule, Mapping):
@@ -322,11 +322,12 @@ class Iteration:
     index: int
     status: str = "running"
     frame: str = ""
+    visit: int = 1  # Which entry into the Map state ran it.
 
 
 @dataclass
 class Frame:
-    """The top of an execution (key ``""``) or one Map iteration (``<parent>/<map node id>[<index>]``)."""
+    """The top of an execution (key ``""``) or one Map iteration (``<parent>/<map node id>.<visit>[<index>]``)."""
 
     key: str
     states: dict[str, StateRun] = field(default_factory=dict)  # By node id.
@@ -397,10 +398,12 @@ def overlay(graph: Graph, history: Iterable[Mapping[str, Any]], status: str = "R
             run.error = str(details.get("error") or kind)
             run.cause = _text(details.get("cause"))
             run.failed_unretried = True
-        elif kind == "MapIterationStarted" and innermost is not None:
+        elif kind == "MapIterationStarted" and innermost is not None and run is not None:
+            # A Map entered again (a loop around it) runs its iterations anew: the visit tells them apart.
             index = int(details.get("index") or 0)
-            key = f"{innermost.frame}/{innermost.node}[{index}]"
-            result.frames[innermost.frame].iterations.setdefault(innermost.node, []).append(Iteration(index, frame=key))
+            key = f"{innermost.frame}/{innermost.node}.{run.visits}[{index}]"
+            iteration = Iteration(index, frame=key, visit=run.visits)
+            result.frames[innermost.frame].iterations.setdefault(innermost.node, []).append(iteration)
             result.frames.setdefault(key, Frame(key))
             position = _Position(key, (*innermost.map_path, innermost.node), position.open_states)
         elif kind in _ITERATION_END:
@@ -460,7 +463,7 @@ def _exit(
 
 def _end_iteration(result: Overlay, frame: str, status: str) -> None:
     parent, _, last = frame.rpartition("/")
-    map_id = last.partition("[")[0]
+    map_id = last.partition(".")[0]
     for iteration in result.frames.get(parent, Frame(parent)).iterations.get(map_id, []):
         if iteration.frame == frame:
             iteration.status = status

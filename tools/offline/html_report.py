@@ -267,7 +267,9 @@ def _frame_document(frame: Frame) -> dict[str, Any]:
     for map_id, items in frame.iterations.items():
         kept = items[:MAX_ITERATIONS]
         iterations[map_id] = {
-            "items": [{"index": item.index, "status": item.status, "frame": item.frame} for item in kept],
+            "items": [
+                {"index": item.index, "visit": item.visit, "status": item.status, "frame": item.frame} for item in kept
+            ],
             "left_out": len(items) - len(kept),
         }
     return {"states": {node: _run_document(run) for node, run in frame.states.items()}, "iterations": iterations}
