@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks
 
-.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench clean
+.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench chromium screenshot clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
+check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
 
 lint:  ## ruff lint and format check
 	$(RUN) ruff check $(PY_SOURCES)
@@ -54,6 +54,12 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
+
+chromium:  ## install Debian's chromium when missing (the browser test of the HTML execution graph drives it)
+	tools/ensure_chromium.sh
+
+screenshot: setup chromium  ## regenerate docs/execution-graph.png (the README's picture of the HTML execution graph)
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.execution_graph_screenshot
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -17,5 +17,5 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
+"${SUDO[@]}" apt-get install -y -qq chromium >/dev/null
 "$CHROMIUM" --version
