@@ -241,3 +241,16 @@ def _page_data(page: Path) -> dict[str, Any]:
     assert found is not None
     data: dict[str, Any] = json.loads(found[1])
     return data
+
+
+def test_run_with_a_graph_file_in_no_directory_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an --html path whose folder does not exist
+    target = tmp_path / "missing" / "graph.html"
+    # When the run is asked to draw there
+    status = main(["run", "ReviewStateMachine", "--template", str(PICTURES / "template.yaml"), "--html", str(target)])
+    # Then it stops before running: exit 2, one line naming the file and the option
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err == f"error: {target}: --html: no such directory {str(target.parent)!r}\n"

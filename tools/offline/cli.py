@@ -577,6 +577,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         raise UsageError("--substitution/--function: only with --definition")
     if args.definition is not None and args.s3_dir is not None:
         raise UsageError("--s3-dir: only with a template's state machine (a bare definition has no bucket)")
+    for option, target in (("--graph", args.graph), ("--html", args.html)):
+        if target is not None and not Path(target).parent.is_dir():
+            raise UsageError(f"{target}: {option}: no such directory {str(Path(target).parent)!r}")
     prices = report.load_prices(args.prices)
     template: Any = None
     machine: Any = None
@@ -680,7 +683,11 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
     if args.graph or args.html or args.report:
         title = names[0] if machine is None else str(machine.logical_id)
         views = views_of_run(title, definition_document(definition, title), result, nested)
-        for path in write_pictures(views, mermaid=args.graph, html=args.html, report_dir=args.report):
+        try:
+            written = write_pictures(views, mermaid=args.graph, html=args.html, report_dir=args.report)
+        except OSError as exc:
+            raise UsageError(f"{exc.filename}: cannot write the execution graph: {exc.strerror or exc}") from exc
+        for path in written:
             stderr.write(f"== execution graph written to {path}\n")
     return 0 if status == _FINAL_STATUS_OK else 1
 
@@ -715,7 +722,10 @@ def _graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     graph = build_graph(definition_document(definition, where), where)
     stdout.write(to_mermaid(graph))
     if args.html is not None:
-        Path(args.html).write_text(render_html([ExecutionView(title, graph)], title), encoding="utf-8")
+        try:
+            Path(args.html).write_text(render_html([ExecutionView(title, graph)], title), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write the graph: {exc.strerror or exc}") from exc
         stderr.write(f"== graph written to {args.html}\n")
     return 0
 
