@@ -96,7 +96,8 @@ def layout(scope: Scope) -> _Laid:
             inner[node.id] = parts
             width = sum(laid.width for _, laid in parts) + _GAP_X * (len(parts) - 1) + 2 * _PAD
             height = _HEADER + max(laid.height for _, laid in parts) + _SCOPE_TITLE + _PAD
-            sizes[node.id] = (max(width, _text_width(node.name) + 2 * _PAD), height)
+            # The header holds "<name> (<type>)" on the left and the run's facts on the right.
+            sizes[node.id] = (max(width, _text_width(f"{node.name} ({node.type})") + 170), height)
         elif node.type in {"Start", "End"}:
             sizes[node.id] = _MARKER
         else:
@@ -213,13 +214,35 @@ def _route(scope: Scope, laid: _Laid, back: set[tuple[str, str]]) -> None:
         else:
             start = (source.x + source.w / 2, source.y + source.h)
             end = (target.x + target.w / 2, target.y)
-            middle = (start[1] + end[1]) / 2
-            points = [start, (start[0], middle), (end[0], middle), end]
-            # Beside the arrow head: the targets of a Choice's rules sit apart, their midpoints would not.
-            label_at = (end[0], end[1] - 10)
-            shape = "curve"
+            if edge.kind != "catch" and _crosses(laid, start, end, {edge.source, edge.target}):
+                # A transition that skips ranks would cut through the boxes between: it goes round on the right.
+                # (Catch edges, many to one handler, stay direct: faint and dashed, they would fill the lanes.)
+                lanes += 1
+                lane = laid.width + lanes * _LANE
+                points = [start, (start[0], start[1] + 10), (lane, start[1] + 10), (lane, end[1] - 12)]
+                points += [(end[0], end[1] - 12), end]
+                label_at = (lane + 4, (start[1] + end[1]) / 2)
+                shape = "polyline"
+            else:
+                middle = (start[1] + end[1]) / 2
+                points = [start, (start[0], middle), (end[0], middle), end]
+                # Beside the arrow head: the targets of a Choice's rules sit apart, their midpoints would not.
+                label_at = (end[0], end[1] - 10)
+                shape = "curve"
         laid.edges.append(_edge_document(edge, points, label_at, shape))
     laid.width += lanes * _LANE + (_LANE if lanes else 0)
+
+
+def _crosses(laid: _Laid, start: tuple[float, float], end: tuple[float, float], ends: set[str]) -> bool:
+    """Whether the straight line from ``start`` down to ``end`` passes through a box other than its own ends'."""
+    for key, box in laid.nodes.items():
+        if key in ends or box.y + box.h <= start[1] or box.y >= end[1]:
+            continue
+        for y in (box.y, box.y + box.h / 2, box.y + box.h):
+            x = start[0] + (end[0] - start[0]) * (y - start[1]) / max(end[1] - start[1], 1.0)
+            if box.x - 4 <= x <= box.x + box.w + 4 and start[1] < y < end[1]:
+                return True
+    return False
 
 
 def _edge_document(

@@ -24,7 +24,7 @@ class NestedExecution:
     arn: str
     machine_name: str
     status: str
-    history: list[dict[str, Any]]
+    history: list[Mapping[str, Any]]
     definition: dict[str, Any] | None
 
 
@@ -38,7 +38,7 @@ def nested_executions(stack: Any, execution_arn: str) -> list[NestedExecution]:
             if item["executionArn"] == execution_arn:
                 continue
             pages = client.get_paginator("get_execution_history").paginate(executionArn=item["executionArn"])
-            history = [event for page in pages for event in page["events"]]
+            history: list[Mapping[str, Any]] = [event for page in pages for event in page["events"]]
             nested = NestedExecution(
                 item["executionArn"], str(machine.logical_id), str(item["status"]), history, definition
             )
