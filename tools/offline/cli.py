@@ -178,12 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="stop the execution after this wall time"
     )
-    run.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="show the handlers' logs and metrics and the libraries' own warnings (moto, Powertools) on stderr",
-    )
+    _add_verbose(run, "show the handlers' logs and metrics and the libraries' own warnings (moto, Powertools)")
     run.add_argument("--graph", metavar="FILE.mmd", help="write the execution graph as Mermaid text")
     run.add_argument(
         "--html", metavar="FILE.html", help="write the execution graph as one self-contained HTML page (no network)"
@@ -217,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default="template.yaml", metavar="FILE", help="SAM template (default: %(default)s)"
     )
     _add_parameter_overrides(invoke)
+    _add_verbose(invoke, "also show the libraries' own warnings (moto, Powertools)")
 
     api = commands.add_parser(
         "api",
@@ -229,7 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=3000, help="port (default: %(default)s; 0 picks a free one)")
     _add_json_answers(api)
     _add_parameter_overrides(api)
+    _add_verbose(api, "also show the libraries' own warnings (moto, Powertools)")
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help=f"{what} on stderr")
 
 
 def _add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
@@ -760,7 +761,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     spec = _lookup("function", template.functions, args.logical_id, args.template)
     event = read_json(args.event, "event")
     # load_function's handler applies the function's own environment for the duration of each call.
-    with offline_environment(), _redirected_stdout(HandlerOutput(stderr)):
+    with offline_environment(), _redirected_stdout(HandlerOutput(stderr)), quiet_libraries(verbose=args.verbose):
         from moto import mock_aws  # noqa: PLC0415
 
         from tools.local_lambda import LocalLambdaContext  # noqa: PLC0415
@@ -800,6 +801,7 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     bedrock = _bedrock_backend(args)
     with (
         offline_environment(),
+        quiet_libraries(verbose=args.verbose),
         api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock) as server,
     ):
         host, port = server.server_address[:2]
