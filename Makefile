@@ -54,6 +54,7 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/execution_graph.py
 
 chromium:  ## install Debian's chromium when missing (the browser test of the HTML execution graph drives it)
 	tools/ensure_chromium.sh

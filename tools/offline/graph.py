@@ -377,6 +377,7 @@ def overlay(graph: Graph, history: Iterable[Mapping[str, Any]], status: str = "R
     result = Overlay(status, {"": Frame("")})
     positions: dict[int, _Position] = {}
     kinds: dict[int, str] = {}
+    iterations: dict[str, Iteration] = {}  # By frame key.
     for event in history:
         kind = str(event.get("type", ""))
         event_id = int(event.get("id") or 0)
@@ -405,9 +406,11 @@ def overlay(graph: Graph, history: Iterable[Mapping[str, Any]], status: str = "R
             iteration = Iteration(index, frame=key, visit=run.visits)
             result.frames[innermost.frame].iterations.setdefault(innermost.node, []).append(iteration)
             result.frames.setdefault(key, Frame(key))
+            iterations[key] = iteration
             position = _Position(key, (*innermost.map_path, innermost.node), position.open_states)
-        elif kind in _ITERATION_END:
-            _end_iteration(result, position.frame, _ITERATION_END[kind])
+        elif kind in _ITERATION_END and position.frame in iterations:
+            # The iteration's end follows its last event, so it runs in the iteration's own frame.
+            iterations[position.frame].status = _ITERATION_END[kind]
         elif kind in {"TaskSubmitted", "TaskSucceeded"} and run is not None:
             for arn in _EXECUTION_ARN.findall(str(details.get("output", ""))):
                 if arn not in run.executions:
@@ -459,14 +462,6 @@ def _exit(
     if at is not None and entry.entered is not None:
         run.duration_ms += (at - entry.entered).total_seconds() * 1000
     return _Position(entry.frame, entry.map_path, position.open_states[:index])
-
-
-def _end_iteration(result: Overlay, frame: str, status: str) -> None:
-    parent, _, last = frame.rpartition("/")
-    map_id = last.partition(".")[0]
-    for iteration in result.frames.get(parent, Frame(parent)).iterations.get(map_id, []):
-        if iteration.frame == frame:
-            iteration.status = status
 
 
 def _timestamp(event: Mapping[str, Any]) -> datetime | None:
