@@ -343,10 +343,6 @@ class Overlay:
     input: str | None = None
     output: str | None = None
 
-    def taken(self) -> set[str]:
-        """Node ids entered in any frame."""
-        return {node for frame in self.frames.values() for node, run in frame.states.items() if run.visits}
-
 
 @dataclass(frozen=True)
 class _Open:
@@ -507,7 +503,7 @@ def to_mermaid(graph: Graph, run: Overlay | None = None) -> str:
         lines += [f"    classDef {name} {style}" for name, style in _MERMAID_CLASSES.items()]
         by_class: dict[str, list[str]] = {}
         for node in graph.nodes.values():
-            status = node_status(node, merged.get(node.id), observed=not _unobserved(graph, node))
+            status = node_status(node, merged.get(node.id), observed=not unobserved(graph, node))
             css = {"start": "marker", "end": "marker", "not-taken": "notTaken", "unknown": "notTaken"}.get(
                 status, status
             )
@@ -516,7 +512,7 @@ def to_mermaid(graph: Graph, run: Overlay | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _unobserved(graph: Graph, node: Node) -> bool:
+def unobserved(graph: Graph, node: Node) -> bool:
     """A state inside a Distributed Map: its child workflows leave no history offline."""
     return any(graph.nodes[map_id].distributed for map_id in node.map_path)
 

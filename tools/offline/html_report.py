@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from tools.offline.graph import Edge, Frame, Graph, Node, Overlay, Scope, StateRun
+from tools.offline.graph import Edge, Frame, Graph, Node, Overlay, Scope, StateRun, unobserved
 
 PAYLOAD_CHARS: Final[int] = 4000
 MAX_ITERATIONS: Final[int] = 200
@@ -323,7 +323,7 @@ def _node_document(node: Node, box: _Box, graph: Graph) -> dict[str, Any]:
         "compound": bool(node.scopes),
         "distributed": node.distributed,
         "map_path": list(node.map_path),
-        "unobserved": any(graph.nodes[map_id].distributed for map_id in node.map_path),
+        "unobserved": unobserved(graph, node),
         "box": [round(box.x, 1), round(box.y, 1), round(box.w, 1), round(box.h, 1)],
     }
 
