@@ -10,7 +10,7 @@ RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages
 
 .PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
-	deploy changeset smoke asl-retries generate-schema bench clean
+	deploy changeset smoke asl-retries generate-schema chromium screenshot bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
 ENV ?= dev
@@ -31,7 +31,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
+check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
@@ -90,6 +90,13 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/execution_graph.py
+
+chromium:  ## install Debian's chromium when missing (the browser test of the HTML execution graph drives it)
+	tools/ensure_chromium.sh
+
+screenshot: setup chromium  ## regenerate docs/execution-graph.png (the README's picture of the HTML execution graph)
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.execution_graph_screenshot
 
 generate-schema: setup  ## regenerate schemas/chain.schema.json (chain files' JSON Schema) from the chain model
 	$(RUN) python -m tools.chain schema > schemas/chain.schema.json.tmp

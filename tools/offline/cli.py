@@ -6,7 +6,8 @@ machine: fake credentials are set before boto3 is used, and the api command serv
 
 commands:
   run      execute a state machine of the template (or a bare ASL file) and print its output, a summary and an
-           estimated AWS cost
+           estimated AWS cost; --graph/--html/--report draw the execution graph
+  graph    draw a state machine without running it (Mermaid on stdout, --html FILE for the page)
   invoke   call one function of the template with an event, like `sam local invoke`
   api      serve the template's Api routes on 127.0.0.1, like `sam local start-api`
 
@@ -31,6 +32,10 @@ from typing import IO, Any, Final
 from unittest import mock
 
 from tools.offline import report
+from tools.offline.console import RunProgress, quiet_libraries
+from tools.offline.graph import GraphError, build_graph, to_mermaid
+from tools.offline.html_report import ExecutionView, render_html
+from tools.offline.pictures import NestedExecution, definition_document, nested_executions, views_of_run, write_pictures
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
 REGION: Final[str] = "us-east-1"
@@ -71,6 +76,15 @@ Bedrock calls and tokens per model, and the estimated cost of one execution as S
 With --json, stdout is exactly one JSON object {status, output, error, cause} (plus trace with --trace).
 """
 
+_GRAPH_HELP = """\
+Draw a state machine without running it: every state (Parallel branches and Map processors as subgraphs), Choice
+rules with their conditions, Default, Catch and Retry. Prints Mermaid flowchart text; --html FILE also writes the
+self-contained HTML page (click a state for its definition details).
+
+  graph LOGICAL_ID [--template template.yaml]      a state machine of the SAM template
+  graph --definition FILE [--substitution K=V ...]  a bare ASL file (JSON or YAML)
+"""
+
 _INVOKE_HELP = """\
 Call one function of the template with an event, as `sam local invoke` does, without Docker: the handler runs
 in-process with the function's environment, against moto's S3 holding the template's (empty) buckets. Prints the
@@ -106,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,invoke,api}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,graph,invoke,api}")
 
     run = commands.add_parser(
         "run", help="execute a state machine", description=_RUN_HELP, formatter_class=argparse.RawTextHelpFormatter
@@ -164,7 +178,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="stop the execution after this wall time"
     )
-    run.add_argument("--verbose", action="store_true", help="show the handlers' logs and metrics on stderr")
+    _add_verbose(run, "show the handlers' logs and metrics and the libraries' own warnings (moto, Powertools)")
+    run.add_argument("--graph", metavar="FILE.mmd", help="write the execution graph as Mermaid text")
+    run.add_argument(
+        "--html", metavar="FILE.html", help="write the execution graph as one self-contained HTML page (no network)"
+    )
+    run.add_argument("--report", metavar="DIR", help="write DIR/graph.mmd and DIR/graph.html")
+
+    graph = commands.add_parser(
+        "graph", help="draw a state machine", description=_GRAPH_HELP, formatter_class=argparse.RawTextHelpFormatter
+    )
+    graph.add_argument("logical_id", nargs="?", metavar="LOGICAL_ID", help="the state machine's logical id")
+    graph.add_argument(
+        "--template", default="template.yaml", metavar="FILE", help="SAM template (default: %(default)s)"
+    )
+    graph.add_argument("--definition", metavar="FILE", help="draw a bare ASL file (JSON or YAML) instead")
+    graph.add_argument(
+        "--substitution",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --definition: replace ${KEY} in the definition's strings (repeatable)",
+    )
+    graph.add_argument("--html", metavar="FILE.html", help="also write the self-contained HTML page")
+    _add_parameter_overrides(graph)
 
     invoke = commands.add_parser(
         "invoke", help="call one function", description=_INVOKE_HELP, formatter_class=argparse.RawTextHelpFormatter
@@ -175,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default="template.yaml", metavar="FILE", help="SAM template (default: %(default)s)"
     )
     _add_parameter_overrides(invoke)
+    _add_verbose(invoke, "also show the libraries' own warnings (moto, Powertools)")
 
     api = commands.add_parser(
         "api",
@@ -187,7 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=3000, help="port (default: %(default)s; 0 picks a free one)")
     _add_json_answers(api)
     _add_parameter_overrides(api)
+    _add_verbose(api, "also show the libraries' own warnings (moto, Powertools)")
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help=f"{what} on stderr")
 
 
 def _add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
@@ -213,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout, stderr = sys.stdout, sys.stderr
     commands: dict[str, Callable[[argparse.Namespace, IO[str], IO[str]], int]] = {
         "run": _run,
+        "graph": _graph,
         "invoke": _invoke,
         "api": _api,
     }
@@ -232,7 +276,7 @@ def _input_errors() -> tuple[type[Exception], ...]:
     """The input-error classes of the modules the CLI reads files with (the ones importable right now)."""
     from tools.offline.mock_config import MockConfigError  # noqa: PLC0415
 
-    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError]
+    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError, GraphError]
     with contextlib.suppress(ImportError):
         from tools.offline.template import DefinitionError, TemplateError  # noqa: PLC0415
 
@@ -540,6 +584,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         raise UsageError("--substitution/--function: only with --definition")
     if args.definition is not None and args.s3_dir is not None:
         raise UsageError("--s3-dir: only with a template's state machine (a bare definition has no bucket)")
+    for option, target in (("--graph", args.graph), ("--html", args.html)):
+        if target is not None and not Path(target).parent.is_dir():
+            raise UsageError(f"{target}: {option}: no such directory {str(Path(target).parent)!r}")
     prices = report.load_prices(args.prices)
     template: Any = None
     machine: Any = None
@@ -567,10 +614,12 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
     test_case = _test_case(args, names)
 
     recorder = report.RunRecorder()
-    progress = report.ProgressPrinter(stderr)
-    sink = HandlerOutput(stderr if args.verbose else None)
+    bars = RunProgress.for_stream(stderr)
+    progress = _both(report.ProgressPrinter(bars.stream), bars.on_event)
+    sink = HandlerOutput(bars.stream if args.verbose else None)
     started = time.perf_counter()
-    with offline_environment(), _redirected_stdout(sink):
+    nested: list[NestedExecution] = []
+    with offline_environment(), _redirected_stdout(sink), quiet_libraries(verbose=args.verbose), bars:
         from moto import mock_aws  # noqa: PLC0415
 
         from tools.offline.engine import run_definition  # noqa: PLC0415
@@ -580,7 +629,6 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             options: dict[str, Any] = {"time_scale": args.time_scale, "trace": args.trace}
             if test_case is not None:
                 options["mock"] = test_case
-            nested: list[list[dict[str, Any]]] = []
             try:
                 if template is None:
                     result: Any = run_definition(
@@ -602,8 +650,11 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                         if args.s3_dir is not None:
                             seeded = seed_bucket(template, args.s3_dir)
                             stderr.write(f"== {seeded} object(s) from {args.s3_dir} put in the emulated bucket\n")
-                        result = stack.run(machine.logical_id, execution_input, timeout=args.timeout, on_event=progress)
-                        nested = _nested_histories(stack, str(getattr(result, "execution_arn", "")))
+                        stack.listen(bars.listener)
+                        arn = stack.start(machine.logical_id, execution_input)
+                        bars.watch(arn)
+                        result = stack.wait(arn, timeout=args.timeout, on_event=progress)
+                        nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
     seconds = _seconds(result, time.perf_counter() - started)
@@ -633,23 +684,57 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             definition_bytes=len(definition if isinstance(definition, str) else json.dumps(definition)),
             recorder=recorder,
             prices=prices,
-            nested_histories=nested,
+            nested_histories=[execution.history for execution in nested],
         )
         stdout.write(report.render_summary(summary) + "\n")
+    if args.graph or args.html or args.report:
+        title = names[0] if machine is None else str(machine.logical_id)
+        views = views_of_run(title, definition_document(definition, title), result, nested)
+        try:
+            written = write_pictures(views, mermaid=args.graph, html=args.html, report_dir=args.report)
+        except OSError as exc:
+            raise UsageError(f"{exc.filename}: cannot write the execution graph: {exc.strerror or exc}") from exc
+        for path in written:
+            stderr.write(f"== execution graph written to {path}\n")
     return 0 if status == _FINAL_STATUS_OK else 1
 
 
-def _nested_histories(stack: Any, execution_arn: str) -> list[list[dict[str, Any]]]:
-    """The histories of every other execution of the stack: in a fresh stack, the ones this run started."""
-    client = stack.engine.client
-    histories = []
-    for machine in stack.template.state_machines.values():
-        for item in stack.executions(machine.logical_id):
-            if item["executionArn"] == execution_arn:
-                continue
-            pages = client.get_paginator("get_execution_history").paginate(executionArn=item["executionArn"])
-            histories.append([event for page in pages for event in page["events"]])
-    return histories
+def _both(*callbacks: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def call(event: dict[str, Any]) -> None:
+        for callback in callbacks:
+            callback(event)
+
+    return call
+
+
+# --- graph --------------------------------------------------------------------------------------------------------
+
+
+def _graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    if (args.logical_id is None) == (args.definition is None):
+        raise UsageError("graph: give a state machine LOGICAL_ID or --definition FILE (one of them)")
+    if args.definition is not None:
+        definition = substitute(
+            _load_definition_file(args.definition), parse_pairs(args.substitution, "--substitution")
+        )
+        title = Path(args.definition).name.split(".")[0]
+        where = args.definition
+    else:
+        if args.substitution:
+            raise UsageError("--substitution: only with --definition")
+        template = load_template_file(args.template, args.parameter_overrides)
+        machine = _lookup("state machine", template.state_machines, args.logical_id, args.template)
+        definition, title = machine.definition, str(machine.logical_id)
+        where = f"{args.template}: {title}"
+    graph = build_graph(definition_document(definition, where), where)
+    stdout.write(to_mermaid(graph))
+    if args.html is not None:
+        try:
+            Path(args.html).write_text(render_html([ExecutionView(title, graph)], title), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write the graph: {exc.strerror or exc}") from exc
+        stderr.write(f"== graph written to {args.html}\n")
+    return 0
 
 
 class _TimedOutResult:
@@ -682,7 +767,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     spec = _lookup("function", template.functions, args.logical_id, args.template)
     event = read_json(args.event, "event")
     # load_function's handler applies the function's own environment for the duration of each call.
-    with offline_environment(), _redirected_stdout(HandlerOutput(stderr)):
+    with offline_environment(), _redirected_stdout(HandlerOutput(stderr)), quiet_libraries(verbose=args.verbose):
         from moto import mock_aws  # noqa: PLC0415
 
         from tools.local_lambda import LocalLambdaContext  # noqa: PLC0415
@@ -722,6 +807,7 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     bedrock = _bedrock_backend(args)
     with (
         offline_environment(),
+        quiet_libraries(verbose=args.verbose),
         api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock) as server,
     ):
         host, port = server.server_address[:2]

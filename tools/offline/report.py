@@ -98,6 +98,7 @@ class ProgressPrinter:
         self._stream = stream
         self._contexts: dict[int, _Context] = {}
         self._types: dict[int, str] = {}
+        self._last_failure: tuple[str, str] | None = None
         self._lock = threading.Lock()
 
     def __call__(self, event: Mapping[str, Any]) -> None:
@@ -136,6 +137,7 @@ class ProgressPrinter:
             line = f"{inner}retry attempt {context.attempt} of {self._state(previous)}"
         elif kind in _FAILED_TASK_EVENTS:
             verb = "timed out" if kind == "TaskTimedOut" else "failed"
+            self._last_failure = (str(details.get("error") or ""), _short_cause(details.get("cause")))
             line = f"{inner}!! {self._state(previous)}: task {verb}: {_error_text(details)}"
         elif kind == "MapIterationStarted":
             line = f"{'  ' * depth}[iteration {details.get('index', '?')}]"
@@ -143,10 +145,23 @@ class ProgressPrinter:
             line = f"{'  ' * max(depth - 1, 0)}   !! iteration {details.get('index', '?')} of {details.get('name')}"
         elif kind in _EXECUTION_END:
             end = event.get(_EXECUTION_END[kind]) or {}
-            line = f"!! execution {kind.removeprefix('Execution').lower()}: {_error_text(end)}"
+            how = kind.removeprefix("Execution").lower()
+            # One line per failure: a task failure that ends the execution was printed when it happened.
+            line = (
+                f"!! execution {how}: the failure above"
+                if self._repeats_last_failure(end)
+                else f"!! execution {how}: {_error_text(end)}"
+            )
         self._contexts[int(event.get("id") or 0)] = context
         self._types[int(event.get("id") or 0)] = kind
         return line
+
+    def _repeats_last_failure(self, end: Mapping[str, Any]) -> bool:
+        """The execution ended with the task failure printed last (moto may wrap its cause in more words)."""
+        if self._last_failure is None:
+            return False
+        error, cause = self._last_failure
+        return str(end.get("error") or "") == error and cause[:80] in " ".join(str(end.get("cause") or "").split())
 
     def _follows_failure(self, event: Mapping[str, Any]) -> bool:
         return self._types.get(int(event.get("previousEventId") or 0)) in _FAILED_TASK_EVENTS
