@@ -200,16 +200,20 @@ class Compiler:
                 records.append(f"[${variable}]")
         output = (
             "(\n"
-            f"  $records := $append([], [{', '.join(records)}])[$ != null];\n"
-            '  $count := function($field) { $sum($append([0], $records.usage.$lookup($, $field)[$type($) = "number"])) };\n'
+            f"  $records := $filter($append([], [{', '.join(records)}]), function($r) {{ $r != null }});\n"
+            "  $tokens := function($field) {\n"
+            "    $sum($append([0], $filter($map($records, function($r) { $lookup($r.usage, $field) }),\n"
+            '      function($v) { $type($v) = "number" })))\n'
+            "  };\n"
             "  {\n"
             f'    "chain": {json.dumps(self.chain.name)},\n'
             f'    "steps": {self._steps_object()},\n'
             f'    "final": {final},\n'
             '    "usage": {\n'
-            '      "input_tokens": $count("input_tokens"),\n'
-            '      "output_tokens": $count("output_tokens"),\n'
-            '      "steps_without_usage": $count($records[$type(usage.output_tokens) != "number"])\n'
+            '      "input_tokens": $tokens("input_tokens"),\n'
+            '      "output_tokens": $tokens("output_tokens"),\n'
+            '      "steps_without_usage": $count($filter($records, function($r) {\n'
+            '        $type($r.usage.output_tokens) != "number" }))\n'
             "    }\n"
             "  }\n"
             ")"
@@ -555,15 +559,21 @@ class Compiler:
 
     # ------------------------------------------------------------------------------------------- the request
 
-    def _invoke_arguments(self, step: ResolvedStep, scope: Scope, *, render_lambda: bool, to_s3: bool) -> dict[str, Any]:
+    def _invoke_arguments(
+        self, step: ResolvedStep, scope: Scope, *, render_lambda: bool, to_s3: bool
+    ) -> dict[str, Any] | str:
         arguments: dict[str, Any] = {
             "ModelId": step.model_id,
             "ContentType": "application/json",
             "Accept": "application/json",
         }
         if render_lambda:
-            arguments["Body"] = jsonata("$states.input.request.Body")
-            arguments["Input"] = jsonata("$states.input.request.Input")
+            # One expression for the whole object: a member that is undefined (Body or Input.S3Uri) is left out.
+            fields = [f"{json.dumps(key)}: {json.dumps(value)}" for key, value in arguments.items()]
+            fields += ['"Body": $states.input.request.Body', '"Input": $states.input.request.Input']
+            if to_s3:
+                fields.append(f'"Output": {{"S3Uri": {self._output_uri(step, scope)}}}')
+            return jsonata("{" + ", ".join(fields) + "}")
         else:
             arguments["Body"] = jsonata(self._body(step, scope))
         if to_s3:
