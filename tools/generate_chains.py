@@ -1,0 +1,281 @@
+"""Regenerate what the packaged chains compile to: ``statemachines/chains/<name>.asl.yaml`` and their block of
+``template.yaml`` (between the ``# BEGIN generated chain machines`` and ``# END generated chain machines`` lines).
+
+Run ``make generate`` after changing a packaged chain, the compiler or the codec; ``--check`` exits 1 when a
+committed file differs from what this would write (tests/unit/test_generated_chains.py runs the same comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.chain_compiler import compile_chain, to_yaml
+from companion.chains import CHAIN_LIBRARY, Chain, packaged_chain
+
+ROOT = Path(__file__).resolve().parents[1]
+MACHINES = Path("statemachines") / "chains"
+TEMPLATE = Path("template.yaml")
+BEGIN = "  # BEGIN generated chain machines (make generate; do not edit by hand)\n"
+END = "  # END generated chain machines\n"
+_GEO_PROFILE = re.compile(r"^(us|eu|apac|global|us-gov|ca|jp|au)\.(.+)$")
+_SUBSTITUTIONS = {
+    "PreprocessPromptFunctionArn": "!GetAtt PreprocessPromptFunction.Arn",
+    "PostprocessResultFunctionArn": "!GetAtt PostprocessResultFunction.Arn",
+    "ResolveOutputFunctionArn": "!GetAtt ResolveOutputFunction.Arn",
+    "PayloadBucketName": "!Ref PayloadBucket",
+}
+_FUNCTIONS = {
+    "PreprocessPromptFunctionArn": "PreprocessPromptFunction",
+    "PostprocessResultFunctionArn": "PostprocessResultFunction",
+    "ResolveOutputFunctionArn": "ResolveOutputFunction",
+}
+
+
+def logical_prefix(chain_name: str) -> str:
+    """``outline-draft-critique`` -> ``OutlineDraftCritique`` (the chain's resources are ``<prefix>Chain...``)."""
+    return "".join(part.capitalize() for part in chain_name.split("-"))
+
+
+def machine_name(chain_name: str) -> str:
+    """The deployed state machine's name, after the stack's: ``<stack>-chain-<chain name>``."""
+    return f"${{AWS::StackName}}-chain-{chain_name}"
+
+
+@dataclass(frozen=True)
+class Grants:
+    """InvokeModel resources for a chain's model ids, as CloudFormation ``!Sub`` ARN texts."""
+
+    direct: list[str]
+    profile_destinations: list[str]
+    profiles: list[str]
+
+
+def model_grants(model_ids: Iterable[str]) -> Grants:
+    """The exact ARNs a chain's models need: an inference profile in the stack's region and its foundation model in
+    any destination region (only through that profile), a plain model id in the stack's region, an ARN as written."""
+    direct: list[str] = []
+    destinations: list[str] = []
+    profiles: list[str] = []
+    for model_id in sorted(set(model_ids)):
+        profile = _GEO_PROFILE.match(model_id)
+        if model_id.startswith("arn:"):
+            direct.append(model_id)
+        elif profile is not None:
+            arn = f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{model_id}"
+            direct.append(arn)
+            profiles.append(arn)
+            destinations.append(f"arn:${{AWS::Partition}}:bedrock:*::foundation-model/{profile.group(2)}")
+        else:
+            direct.append(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{model_id}")
+    return Grants(direct, destinations, profiles)
+
+
+def packaged_chains() -> list[Chain]:
+    return [packaged_chain(path.stem) for path in sorted(CHAIN_LIBRARY.glob("*.json"))]
+
+
+def definition_text(chain: Chain) -> str:
+    return to_yaml(compile_chain(chain))
+
+
+def _sub(text: str) -> str:
+    return f"!Sub {text}" if "${" in text else text
+
+
+def resources(chain: Chain, definition: str) -> str:
+    """The chain's role, log group and Standard state machine as template YAML (short-form intrinsics)."""
+    prefix = logical_prefix(chain.name)
+    used = [name for name in _SUBSTITUTIONS if f"${{{name}}}" in definition]
+    grants = model_grants(chain.model_ids())
+    lines = [
+        f"  # Packaged chain {chain.name}: statemachines/chains/{chain.name}.asl.yaml, compiled from",
+        f"  # companion/chain_library/{chain.name}.json. Its role may invoke exactly the chain's models.",
+        f"  {prefix}ChainRole:",
+        "    Type: AWS::IAM::Role",
+        "    Properties:",
+        f"      Description: Packaged chain {chain.name} - its models, its step functions, offloaded payloads in S3",
+        "      AssumeRolePolicyDocument:",
+        '        Version: "2012-10-17"',
+        "        Statement:",
+        "          - Effect: Allow",
+        "            Principal:",
+        "              Service: states.amazonaws.com",
+        "            Action: sts:AssumeRole",
+        "            Condition:",
+        "              StringEquals:",
+        "                aws:SourceAccount: !Ref AWS::AccountId",
+        "      Policies:",
+        "        - PolicyName: InvokeChainModels",
+        "          PolicyDocument:",
+        '            Version: "2012-10-17"',
+        "            Statement:",
+        "              - Sid: InvokeChainModels",
+        "                Effect: Allow",
+        "                Action: bedrock:InvokeModel",
+        "                Resource:",
+        *[f"                  - {_sub(arn)}" for arn in grants.direct],
+    ]
+    if grants.profiles:
+        lines += [
+            "              - Sid: InvokeProfileDestinationModels",
+            "                Effect: Allow",
+            "                Action: bedrock:InvokeModel",
+            "                Resource:",
+            *[f"                  - {_sub(arn)}" for arn in grants.profile_destinations],
+            "                Condition:",
+            "                  StringEquals:",
+            "                    bedrock:InferenceProfileArn:",
+            *[f"                      - {_sub(arn)}" for arn in grants.profiles],
+        ]
+    steps = [
+        "        - PolicyName: RunSteps",
+        "          PolicyDocument:",
+        '            Version: "2012-10-17"',
+        "            Statement:",
+    ]
+    functions = [_FUNCTIONS[name] for name in used if name in _FUNCTIONS]
+    if functions:
+        steps += [
+            "              - Sid: InvokeStepFunctions",
+            "                Effect: Allow",
+            "                Action: lambda:InvokeFunction",
+            "                Resource:",
+            *[f"                  - !GetAtt {function}.Arn" for function in functions],
+        ]
+    if "PreprocessPromptFunctionArn" in used:
+        steps += [
+            "              # Bedrock reads Input.S3Uri with the state machine role's permissions.",
+            "              - Sid: ReadOffloadedRequests",
+            "                Effect: Allow",
+            "                Action: s3:GetObject",
+            "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/requests/*",
+        ]
+    if "PayloadBucketName" in used:
+        steps += [
+            "              # Bedrock writes Output.S3Uri with the state machine role's permissions.",
+            "              - Sid: WriteOffloadedResponses",
+            "                Effect: Allow",
+            "                Action: s3:PutObject",
+            "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/responses/*",
+        ]
+    if len(steps) > 4:  # noqa: PLR2004  (the policy has statements)
+        lines += steps
+    lines += [
+        "        - PolicyName: LogsAndTraces",
+        "          PolicyDocument:",
+        '            Version: "2012-10-17"',
+        "            Statement:",
+        "              # CloudWatch Logs delivery and X-Ray actions support no resource-level permissions.",
+        "              - Sid: DeliverExecutionLogs",
+        "                Effect: Allow",
+        "                Action:",
+        *[
+            f"                  - logs:{action}"
+            for action in (
+                "CreateLogDelivery",
+                "GetLogDelivery",
+                "UpdateLogDelivery",
+                "DeleteLogDelivery",
+                "ListLogDeliveries",
+                "PutResourcePolicy",
+                "DescribeResourcePolicies",
+                "DescribeLogGroups",
+            )
+        ],
+        '                Resource: "*"',
+        "              - Sid: WriteTraces",
+        "                Effect: Allow",
+        "                Action:",
+        *[
+            f"                  - xray:{action}"
+            for action in ("PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets")
+        ],
+        '                Resource: "*"',
+        f"  {prefix}ChainLogGroup:",
+        "    Type: AWS::Logs::LogGroup",
+        "    DeletionPolicy: Delete",
+        "    UpdateReplacePolicy: Delete",
+        "    Properties:",
+        f"      LogGroupName: !Sub /aws/vendedlogs/states/${{AWS::StackName}}/{prefix}ChainStateMachine",
+        "      RetentionInDays: !Ref LogRetentionDays",
+        f"  {prefix}ChainStateMachine:",
+        "    Type: AWS::Serverless::StateMachine",
+        "    Properties:",
+        "      Type: STANDARD",
+        f"      Name: !Sub {machine_name(chain.name)}",
+        f"      DefinitionUri: statemachines/chains/{chain.name}.asl.yaml",
+    ]
+    if used:
+        lines.append("      DefinitionSubstitutions:")
+        lines += [f"        {name}: {_SUBSTITUTIONS[name]}" for name in used]
+    lines += [
+        "      Logging:",
+        "        Level: ERROR",
+        "        IncludeExecutionData: false",
+        "        Destinations:",
+        "          - CloudWatchLogsLogGroup:",
+        f"              LogGroupArn: !GetAtt {prefix}ChainLogGroup.Arn",
+        "      Tracing:",
+        "        Enabled: true",
+        f"      Role: !GetAtt {prefix}ChainRole.Arn",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def generated_files(root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file (relative path -> text) as the current chains, compiler and codec produce it."""
+    files: dict[Path, str] = {}
+    block = ""
+    for chain in packaged_chains():
+        definition = definition_text(chain)
+        files[MACHINES / f"{chain.name}.asl.yaml"] = definition
+        block += resources(chain, definition)
+    template = (root / TEMPLATE).read_text(encoding="utf-8")
+    if BEGIN not in template or END not in template:
+        raise SystemExit(f"{TEMPLATE}: the generated block's markers are missing ({BEGIN.strip()!r} ... {END.strip()!r})")
+    head, rest = template.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    files[TEMPLATE] = head + BEGIN + block + END + tail
+    return files
+
+
+def stale_files(root: Path = ROOT) -> list[Path]:
+    """Generated files whose committed text differs from what :func:`generated_files` gives, and strays."""
+    files = generated_files(root)
+    stale = {path for path, text in files.items() if _read(root / path) != text}
+    stale |= {path.relative_to(root) for path in (root / MACHINES).glob("*.asl.yaml")} - set(files)
+    return sorted(stale)
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a committed generated file is stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            print(f"stale: {path} (run make generate)", file=sys.stderr)
+        return 1 if stale else 0
+    (ROOT / MACHINES).mkdir(parents=True, exist_ok=True)
+    files = generated_files()
+    for stray in sorted((ROOT / MACHINES).glob("*.asl.yaml")):
+        if stray.relative_to(ROOT) not in files:
+            stray.unlink()
+    for path, text in files.items():
+        if _read(ROOT / path) != text:
+            (ROOT / path).write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
