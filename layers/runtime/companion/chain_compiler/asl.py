@@ -691,7 +691,9 @@ class Compiler:
         slots = Slots()
         request = self._slotted_request(step, slots, step.output.max_reprompts if step.output.format == "json" else 0)
         literal = len(json.dumps(request.model_dump(), ensure_ascii=False).encode("utf-8"))
-        total = literal + sum(self._slot_bound(step, p) for p in slots.placeholders)
+        inputs = [p.path.split(".") for p in slots.placeholders if p.path.split(".")[0] == "input"]
+        total = literal + _input_bound(inputs, self.settings.max_input_bytes)
+        total += sum(self._slot_bound(step, p) for p in slots.placeholders if p.path.split(".")[0] != "input")
         if total > self.settings.body_budget_bytes:
             return True
         return any(self._may_be_in_s3(p.path) for p in slots.placeholders)
@@ -708,9 +710,6 @@ class Compiler:
         factor = 2 if placeholder.json else 1
         if root.startswith("_reprompt_"):
             return self._answer_bound(step) if rest[0] == "answer" else _REPROMPT_ERROR_BYTES
-        if root == "input":
-            # The input's JSON text bounds any part of it; escaped again inside the Body's JSON, at most twice.
-            return 2 * self.settings.max_input_bytes
         if root != "steps":  # a map's item (JSON from the list's step) or its index
             if root.endswith("_index"):
                 return _INDEX_BYTES
@@ -732,6 +731,24 @@ class Compiler:
             if isinstance(stage, MapSteps) and stage.step.name == step.name:
                 return stage.items.strip().split(".")[1]
         return None
+
+
+def _input_bound(paths: list[list[str]], max_input_bytes: int) -> int:
+    """Bound of the Body bytes the input's placeholders add.
+
+    Parts of the input at paths that do not contain each other are disjoint pieces of its JSON text, so together
+    they are at most its size (twice that once escaped again inside the Body's JSON). A byte is repeated once per
+    placeholder whose path contains it, and those paths all contain or are contained in the deepest of them.
+    """
+    if not paths:
+        return 0
+
+    def related(a: list[str], b: list[str]) -> bool:
+        shorter = min(len(a), len(b))
+        return a[:shorter] == b[:shorter]
+
+    overlap = max(sum(1 for other in paths if related(path, other)) for path in paths)
+    return 2 * max_input_bytes * overlap
 
 
 def _first_failure() -> str:

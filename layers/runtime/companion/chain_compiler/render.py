@@ -22,7 +22,8 @@ _EXPRESSION = re.compile(r"^\s*(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]
 HELPERS = (
     '$key := function($v, $k) { $type($v) = "object" ? $lookup($v, $k) };\n'
     '$index := function($v, $n, $k) { $type($v) = "array" ? $v[$n] : $key($v, $k) };\n'
-    '$json := function($v) { ($s := $string([$v]); $substring($s, 1, $length($s) - 2)) };\n'
+    # Wrapped in an object, not an array: an array constructor would flatten an array value into its own items.
+    '$json := function($v) { ($s := $string({"v": $v}); $substring($s, 5, $length($s) - 6)) };\n'
     "$render := function($v, $path, $filtered) {\n"
     '  $exists($v) ? ($type($v) = "string" and $not($filtered) ? $v : $json($v))'
     ' : $error("MissingTemplateVariablesError: the template refers to " & $path & ", which is not set")\n'
