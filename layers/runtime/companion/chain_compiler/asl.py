@@ -156,7 +156,7 @@ class Compiler:
             "(\n"
             f"{HELPERS}\n"
             "$i := $states.input.input;\n"
-            '$type($i) != "object" ? "the execution input must be {\\"input\\": {...}}, an object"'
+            '$not($type($i) = "object") ? "the execution input must be {\\"input\\": {...}}, an object"'
             f" : $length($string($i)) > {self.settings.max_input_bytes}"
             f' ? "the chain input is over {self.settings.max_input_bytes} bytes of JSON"'
             f' : "the chain input has no " & $join($append([], [{missing}]), ", ")\n'
