@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.chain_compiler import compile_chain, to_yaml
+from companion.chain_compiler.batch import batch_definition
 from companion.chains import CHAIN_LIBRARY, Chain, packaged_chain
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINES = Path("statemachines") / "chains"
+BATCH = Path("statemachines") / "packaged_chain_batch.asl.yaml"
 TEMPLATE = Path("template.yaml")
 BEGIN = "  # BEGIN generated chain machines (make generate; do not edit by hand)\n"
 END = "  # END generated chain machines\n"
@@ -28,11 +30,15 @@ _SUBSTITUTIONS = {
     "PostprocessResultFunctionArn": "!GetAtt PostprocessResultFunction.Arn",
     "ResolveOutputFunctionArn": "!GetAtt ResolveOutputFunction.Arn",
     "PayloadBucketName": "!Ref PayloadBucket",
+    "PrepareBatchFunctionArn": "!GetAtt PrepareBatchFunction.Arn",
+    "SummarizeBatchFunctionArn": "!GetAtt SummarizeBatchFunction.Arn",
 }
 _FUNCTIONS = {
     "PreprocessPromptFunctionArn": "PreprocessPromptFunction",
     "PostprocessResultFunctionArn": "PostprocessResultFunction",
     "ResolveOutputFunctionArn": "ResolveOutputFunction",
+    "PrepareBatchFunctionArn": "PrepareBatchFunction",
+    "SummarizeBatchFunctionArn": "SummarizeBatchFunction",
 }
 
 
@@ -90,15 +96,91 @@ def _sub(text: str) -> str:
 def resources(chain: Chain, definition: str) -> str:
     """The chain's role, log group and Standard state machine as template YAML (short-form intrinsics)."""
     prefix = logical_prefix(chain.name)
-    used = [name for name in _SUBSTITUTIONS if f"${{{name}}}" in definition]
-    grants = model_grants(chain.model_ids())
     lines = [
         f"  # Packaged chain {chain.name}: statemachines/chains/{chain.name}.asl.yaml, compiled from",
         f"  # companion/chain_library/{chain.name}.json. Its role may invoke exactly the chain's models.",
-        f"  {prefix}ChainRole:",
+        *_role(f"{prefix}ChainRole", f"Packaged chain {chain.name}", chain.model_ids(), definition, []),
+        *_log_group(f"{prefix}ChainStateMachine", f"{prefix}ChainLogGroup"),
+        f"  {prefix}ChainStateMachine:",
+        "    Type: AWS::Serverless::StateMachine",
+        "    Properties:",
+        "      Type: STANDARD",
+        f"      Name: !Sub {machine_name(chain.name)}",
+        f"      DefinitionUri: statemachines/chains/{chain.name}.asl.yaml",
+        *_machine_tail(definition, f"{prefix}ChainLogGroup", f"{prefix}ChainRole"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+BATCH_MACHINE_NAME = "${AWS::StackName}-PackagedChainBatch"
+
+
+def batch_resources(chains: list[Chain], definition: str) -> str:
+    """The packaged-chain batch machine (EXPRESS children), its role and log group, and the schedule that runs it."""
+    models = sorted({model for chain in chains for model in chain.model_ids()})
+    machine = f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{BATCH_MACHINE_NAME}"
+    execution = f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{BATCH_MACHINE_NAME}/*"
+    batch_statements = [
+        "              - Sid: ReadPromptSets",
+        "                Effect: Allow",
+        "                Action: s3:GetObject",
+        "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/prompt-sets/*",
+        "              # The ResultWriter writes result files in multipart uploads.",
+        "              - Sid: WriteBatchResults",
+        "                Effect: Allow",
+        "                Action:",
+        "                  - s3:PutObject",
+        "                  - s3:GetObject",
+        "                  - s3:ListMultipartUploadParts",
+        "                  - s3:AbortMultipartUpload",
+        "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/batches/results/*",
+        "              # Distributed Map: child workflow executions of this machine (names generated per map run).",
+        "              - Sid: RunMapChildWorkflows",
+        "                Effect: Allow",
+        "                Action: states:StartExecution",
+        f"                Resource: !Sub {machine}",
+        "              - Sid: FollowMapChildWorkflows",
+        "                Effect: Allow",
+        "                Action:",
+        "                  - states:DescribeExecution",
+        "                  - states:StopExecution",
+        f"                Resource: !Sub {execution}",
+    ]
+    lines = [
+        "  # The packaged chains over a prompt set: statemachines/packaged_chain_batch.asl.yaml. Each line runs as an",
+        "  # EXPRESS child workflow executing the compiled chain (at most 5 minutes; longer chains: ChainBatchStateMachine).",
+        *_role("PackagedChainBatchRole", "Packaged chain batches", models, definition, batch_statements),
+        *_log_group("PackagedChainBatchStateMachine", "PackagedChainBatchLogGroup"),
+        "  PackagedChainBatchStateMachine:",
+        "    Type: AWS::Serverless::StateMachine",
+        "    Properties:",
+        "      Type: STANDARD",
+        f"      Name: !Sub {BATCH_MACHINE_NAME}",
+        f"      DefinitionUri: {BATCH.as_posix()}",
+        *_machine_tail(definition, "PackagedChainBatchLogGroup", "PackagedChainBatchRole"),
+        "      Events:",
+        "        ScheduledBatch:",
+        "          Type: ScheduleV2",
+        "          Properties:",
+        "            Description: Runs the configured chain over the configured prompt set",
+        "            ScheduleExpression: !Ref BatchScheduleExpression",
+        "            State: !Ref BatchScheduleState",
+        "            Input: !Sub >-",
+        '              {"chain": "${ScheduledChainName}", "prompt_set": "${ScheduledPromptSetKey}",',
+        '              "max_concurrency": ${BatchMaxConcurrency},',
+        '              "tolerated_failure_percentage": ${BatchToleratedFailurePercentage}}',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _role(logical_id: str, subject: str, model_ids: list[str], definition: str, extra: list[str]) -> list[str]:
+    used = [name for name in _SUBSTITUTIONS if f"${{{name}}}" in definition]
+    grants = model_grants(model_ids)
+    lines = [
+        f"  {logical_id}:",
         "    Type: AWS::IAM::Role",
         "    Properties:",
-        f"      Description: Packaged chain {chain.name} - its models, its step functions, offloaded payloads in S3",
+        f"      Description: {subject} - the models, the step functions, offloaded payloads in S3",
         "      AssumeRolePolicyDocument:",
         '        Version: "2012-10-17"',
         "        Statement:",
@@ -132,12 +214,7 @@ def resources(chain: Chain, definition: str) -> str:
             "                    bedrock:InferenceProfileArn:",
             *[f"                      - {_sub(arn)}" for arn in grants.profiles],
         ]
-    steps = [
-        "        - PolicyName: RunSteps",
-        "          PolicyDocument:",
-        '            Version: "2012-10-17"',
-        "            Statement:",
-    ]
+    steps: list[str] = []
     functions = [_FUNCTIONS[name] for name in used if name in _FUNCTIONS]
     if functions:
         steps += [
@@ -155,7 +232,7 @@ def resources(chain: Chain, definition: str) -> str:
             "                Action: s3:GetObject",
             "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/requests/*",
         ]
-    if "PayloadBucketName" in used:
+    if "s3://${PayloadBucketName}/offload/responses/" in definition:
         steps += [
             "              # Bedrock writes Output.S3Uri with the state machine role's permissions.",
             "              - Sid: WriteOffloadedResponses",
@@ -163,8 +240,15 @@ def resources(chain: Chain, definition: str) -> str:
             "                Action: s3:PutObject",
             "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/responses/*",
         ]
-    if len(steps) > 4:  # noqa: PLR2004  (the policy has statements)
-        lines += steps
+    steps += extra
+    if steps:
+        lines += [
+            "        - PolicyName: RunSteps",
+            "          PolicyDocument:",
+            '            Version: "2012-10-17"',
+            "            Statement:",
+            *steps,
+        ]
     lines += [
         "        - PolicyName: LogsAndTraces",
         "          PolicyDocument:",
@@ -196,45 +280,51 @@ def resources(chain: Chain, definition: str) -> str:
             for action in ("PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets")
         ],
         '                Resource: "*"',
-        f"  {prefix}ChainLogGroup:",
+    ]
+    return lines
+
+
+def _log_group(machine_id: str, logical_id: str) -> list[str]:
+    return [
+        f"  {logical_id}:",
         "    Type: AWS::Logs::LogGroup",
         "    DeletionPolicy: Delete",
         "    UpdateReplacePolicy: Delete",
         "    Properties:",
-        f"      LogGroupName: !Sub /aws/vendedlogs/states/${{AWS::StackName}}/{prefix}ChainStateMachine",
+        f"      LogGroupName: !Sub /aws/vendedlogs/states/${{AWS::StackName}}/{machine_id}",
         "      RetentionInDays: !Ref LogRetentionDays",
-        f"  {prefix}ChainStateMachine:",
-        "    Type: AWS::Serverless::StateMachine",
-        "    Properties:",
-        "      Type: STANDARD",
-        f"      Name: !Sub {machine_name(chain.name)}",
-        f"      DefinitionUri: statemachines/chains/{chain.name}.asl.yaml",
     ]
-    if used:
-        lines.append("      DefinitionSubstitutions:")
-        lines += [f"        {name}: {_SUBSTITUTIONS[name]}" for name in used]
-    lines += [
+
+
+def _machine_tail(definition: str, log_group: str, role: str) -> list[str]:
+    used = [name for name in _SUBSTITUTIONS if f"${{{name}}}" in definition]
+    lines = ["      DefinitionSubstitutions:", *[f"        {name}: {_SUBSTITUTIONS[name]}" for name in used]]
+    return [
+        *(lines if used else []),
         "      Logging:",
         "        Level: ERROR",
         "        IncludeExecutionData: false",
         "        Destinations:",
         "          - CloudWatchLogsLogGroup:",
-        f"              LogGroupArn: !GetAtt {prefix}ChainLogGroup.Arn",
+        f"              LogGroupArn: !GetAtt {log_group}.Arn",
         "      Tracing:",
         "        Enabled: true",
-        f"      Role: !GetAtt {prefix}ChainRole.Arn",
+        f"      Role: !GetAtt {role}.Arn",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def generated_files(root: Path = ROOT) -> dict[Path, str]:
     """Every generated file (relative path -> text) as the current chains, compiler and codec produce it."""
     files: dict[Path, str] = {}
     block = ""
-    for chain in packaged_chains():
+    chains = packaged_chains()
+    for chain in chains:
         definition = definition_text(chain)
         files[MACHINES / f"{chain.name}.asl.yaml"] = definition
         block += resources(chain, definition)
+    batch = to_yaml(batch_definition([(chain, compile_chain(chain)) for chain in chains]))
+    files[BATCH] = batch
+    block += batch_resources(chains, batch)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     if BEGIN not in template or END not in template:
         raise SystemExit(f"{TEMPLATE}: the generated block's markers are missing ({BEGIN.strip()!r} ... {END.strip()!r})")

@@ -107,3 +107,18 @@ def test_the_budgets_are_settings() -> None:
     tight = compile_chain(chain, settings=CompileSettings(body_budget_bytes=1024))
     assert {"Render outline Prompt", "Render draft Prompt", "Render critique Prompt"} <= set(tight["States"])
     assert json.dumps(tight) != json.dumps(compile_chain(chain))
+
+
+def test_the_packaged_batch_runs_each_prompt_as_an_express_child_running_the_compiled_chain() -> None:
+    # Given the generated batch machine of the packaged chains
+    definition = yaml.safe_load((ROOT / "statemachines" / "packaged_chain_batch.asl.yaml").read_text(encoding="utf-8"))
+    run = definition["States"]["Run Chain Per Prompt"]
+    processor = run["ItemProcessor"]
+    # Then its Distributed Map runs EXPRESS children, which run the chains' own states (no nested execution)
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert "outline-draft-critique - outline" in processor["States"]
+    resources = {state.get("Resource") for state in processor["States"].values()}
+    assert not any("states:::states:" in str(resource) for resource in resources)
+    # And each compiled state declares JSONata, the batch's own states staying JSONPath
+    assert all(state["QueryLanguage"] == "JSONata" for state in processor["States"].values())
+    assert "QueryLanguage" not in definition
