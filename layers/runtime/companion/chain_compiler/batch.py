@@ -44,6 +44,7 @@ def batch_definition(chains: list[tuple[Chain, dict[str, Any]]]) -> dict[str, An
     child[CHOOSE] = {"Type": "Choice", "QueryLanguage": "JSONata", "Choices": choices, "Default": "Refuse Chain"}
     child["Refuse Chain"] = {
         "Type": "Fail",
+        "QueryLanguage": "JSONata",
         "Error": "UnknownChainError",
         "Cause": "this batch machine runs packaged chains only",
     }
