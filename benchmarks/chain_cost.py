@@ -65,7 +65,10 @@ def _chain(offload: bool) -> dict[str, Any]:
     quoted = "\n---\n".join(["{{ input.document }}"] * 4)
     prompt = f"{quoted}\n\nStep {{{{ input.n }}}}: summarize." if offload else "Step {{ input.n }}: say hi."
     step = {"model_id": CLAUDE, "prompt": prompt, "offload": {"output_to_s3": offload}}
-    return {"name": "cost-" + ("offload" if offload else "inline"), "steps": [{"name": f"s{i}", **step} for i in (1, 2, 3)]}
+    return {
+        "name": "cost-" + ("offload" if offload else "inline"),
+        "steps": [{"name": f"s{i}", **step} for i in (1, 2, 3)],
+    }
 
 
 def _measure(path: str, *, compiled: bool) -> Figures:

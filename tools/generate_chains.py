@@ -152,8 +152,8 @@ def batch_resources(chains: list[Chain], definition: str) -> str:
         f"                Resource: !Sub {execution}",
     ]
     lines = [
-        "  # The packaged chains over a prompt set: statemachines/packaged_chain_batch.asl.yaml. Each line runs as an",
-        "  # EXPRESS child workflow executing the compiled chain (at most 5 minutes; longer chains: ChainBatchStateMachine).",
+        "  # The packaged chains over a prompt set: statemachines/packaged_chain_batch.asl.yaml. Each line runs as",
+        "  # an EXPRESS child executing the compiled chain (at most 5 minutes; longer: ChainBatchStateMachine).",
         *_role("PackagedChainBatchRole", "Packaged chain batches", models, definition, batch_statements),
         *_log_group("PackagedChainBatchStateMachine", "PackagedChainBatchLogGroup"),
         "  PackagedChainBatchStateMachine:",
@@ -333,7 +333,9 @@ def generated_files(root: Path = ROOT) -> dict[Path, str]:
     block += batch_resources(chains, batch)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     if BEGIN not in template or END not in template:
-        raise SystemExit(f"{TEMPLATE}: the generated block's markers are missing ({BEGIN.strip()!r} ... {END.strip()!r})")
+        raise SystemExit(
+            f"{TEMPLATE}: the generated block's markers are missing ({BEGIN.strip()!r} ... {END.strip()!r})"
+        )
     head, rest = template.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     files[TEMPLATE] = head + BEGIN + block + END + tail

@@ -220,7 +220,9 @@ def test_an_inline_chain_runs_on_the_generic_batch_machine(template: Template, b
     # Given an inline chain (which has no compiled machine) over a two-line prompt set
     chain = {
         "name": "inline-greeting",
-        "steps": [{"name": "greet", "model_id": "anthropic.claude-3-5-haiku-20241022-v1:0", "prompt": "Hi {{ input.who }}"}],
+        "steps": [
+            {"name": "greet", "model_id": "anthropic.claude-3-5-haiku-20241022-v1:0", "prompt": "Hi {{ input.who }}"}
+        ],
     }
     with open_stack(template, JsonAnswers({})) as stack:
         put_prompt_set(bucket, "prompt-sets/inline.jsonl", [{"who": "Ada"}, {"who": "Alan"}])

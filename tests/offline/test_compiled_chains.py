@@ -185,7 +185,7 @@ def test_outline_draft_critique_runs_its_steps_by_name_within_nine_transitions(t
     assert entered(result) == ["Check Input", "outline", "Check outline Answer", "draft", "Read draft Answer",
                                "critique", "Check critique Answer", "Finish Chain"]  # fmt: skip
     assert count_transitions(result.history).billed <= 1.5 * HAND_WRITTEN_TRANSITIONS
-    assert lambda_calls(result) == 3  # noqa: PLR2004
+    assert lambda_calls(result) == 3
 
 
 def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: Template, aws: Any) -> None:
@@ -316,7 +316,7 @@ def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
     result = run_step(template, standin, step)
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["final"]["json"] == valid
-    assert entered(result).count("Read answer Answer") == 2  # noqa: PLR2004
+    assert entered(result).count("Read answer Answer") == 2
     assert entered(result).count("Retry answer") == 1
 
 
@@ -325,7 +325,10 @@ def test_invalid_json_answer_is_reprompted_once_then_succeeds(
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
     standin.script("answer", [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
-    step = {"prompt": "Outline {{ input.topic }} as JSON", "output": {"format": "json", "schema": SCHEMA, "max_reprompts": 1}}
+    step = {
+        "prompt": "Outline {{ input.topic }} as JSON",
+        "output": {"format": "json", "schema": SCHEMA, "max_reprompts": 1},
+    }
     result = run_step(template, standin, step, {"topic": "prompt chains"})
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["final"]["json"] == valid
@@ -349,7 +352,7 @@ def test_never_valid_json_fails_with_model_output_invalid(
     assert "JSON" in cause["cause"]
     assert not cause["cause"].startswith("{")
     assert cause["completed_steps"] == {}
-    assert len(standin.calls) == 3  # noqa: PLR2004
+    assert len(standin.calls) == 3
 
 
 def test_throttled_twice_then_answers(template: Template, standin: BedrockStandIn, aws: Any) -> None:

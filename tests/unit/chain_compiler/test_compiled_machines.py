@@ -30,7 +30,9 @@ def test_the_sample_chain_has_a_state_per_step_named_after_it() -> None:
     assert definition["QueryLanguage"] == "JSONata"
     assert not any("QueryLanguage" in state for state in states.values())
     # And only the JSON steps and the S3 answer have a Lambda after them
-    lambdas = sorted(name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::lambda:invoke")
+    lambdas = sorted(
+        name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+    )
     assert lambdas == ["Check critique Answer", "Check outline Answer", "Read draft Answer"]
 
 
@@ -65,14 +67,19 @@ def test_each_packaged_chain_role_may_invoke_exactly_its_models(chain_name: str,
     # Given the chain's generated role
     role = resources[f"{generate_chains.logical_prefix(chain_name)}ChainRole"]
     statements = [
-        s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Action"] == "bedrock:InvokeModel"
+        s
+        for p in role["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+        if s["Action"] == "bedrock:InvokeModel"
     ]
     granted = {_text(r) for s in statements for r in s["Resource"]}
     # Then every model of the chain is granted (a profile in the region, its model anywhere only through it)
     expected = set()
     for model in packaged_chain(chain_name).model_ids():
         if re.match(r"^(us|eu|apac|global)\.", model):
-            expected.add(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{model}")
+            expected.add(
+                f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{model}"
+            )
             expected.add(f"arn:${{AWS::Partition}}:bedrock:*::foundation-model/{model.split('.', 1)[1]}")
         else:
             expected.add(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{model}")

@@ -80,9 +80,7 @@ def test_the_body_expression_builds_what_encode_builds(family: ModelFamily, with
         max_tokens=300,
         temperature=0.2,
         system=None if system is None else system.replace(slot(0), values["who"]),
-        messages=[
-            Turn(role=t.role, content=_fill(t.content, values, slots)) for t in request.messages
-        ],
+        messages=[Turn(role=t.role, content=_fill(t.content, values, slots)) for t in request.messages],
     )
     # Then they are equal
     assert built == encode(filled, FAMILY_MODELS[family], family)

@@ -151,7 +151,7 @@ class Compiler:
             f"$length($string($states.input.input)) <= {self.settings.max_input_bytes}",
         ]
         conditions += [f"$exists({lookup('$states.input.input', path.split('.')[1:])})" for path in paths]
-        missing = ", ".join(f'($exists({lookup("$i", p.split(".")[1:])}) ? [] : [{json.dumps(p)}])' for p in paths)
+        missing = ", ".join(f"($exists({lookup('$i', p.split('.')[1:])}) ? [] : [{json.dumps(p)}])" for p in paths)
         cause = (
             "(\n"
             f"{HELPERS}\n"
@@ -297,14 +297,12 @@ class Compiler:
     def _map(self, stage: MapSteps, after: str) -> dict[str, Any]:
         segments = stage.items.strip().split(".")
         source = lookup("$" + self.variables[segments[1]], segments[2:])
-        items = (
-            f"(\n{HELPERS}\n$v := {source};\n"
-            f'$type($v) = "array" ? $v : $error({json.dumps(f"map {stage.name}: {stage.items.strip()} is not a list")})\n)'
-        )
+        not_a_list = f"map {stage.name}: {stage.items.strip()} is not a list"
+        items = f'(\n{HELPERS}\n$v := {source};\n$type($v) = "array" ? $v : $error({json.dumps(not_a_list)})\n)'
         scope = Scope("map", stage.name, stage.item_variable)
         states = self._step(stage.step, scope, None)
         check = _state_name("Check", stage.name, "Results")
-        results = '$append([], $map($states.result, function($r) { $r.failed = true ? null : $r }))'
+        results = "$append([], $map($states.result, function($r) { $r.failed = true ? null : $r }))"
         return {
             stage.name: {
                 "Type": "Map",
@@ -419,14 +417,15 @@ class Compiler:
             invoke["Next"] = names["check"]
             states[names["invoke"]] = invoke
         else:
+            no_text = f"ResponseDecodingError: no answer text in the {step.model_family.value} response"
             text_record = (
                 "(\n"
                 "$b := $states.result.Body;\n"
                 f"$a := {answer_expression(step.model_family)};\n"
-                "$exists($a.text) and $a.text != \"\" ? "
+                '$exists($a.text) and $a.text != "" ? '
                 '{"text": $a.text, "json": null, "usage": {"input_tokens": $a.input_tokens, '
                 '"output_tokens": $a.output_tokens}}\n'
-                f'  : $error({json.dumps(f"ResponseDecodingError: no answer text in the {step.model_family.value} response")})\n'
+                f"  : $error({json.dumps(no_text)})\n"
                 ")"
             )
             invoke["Comment"] = (
@@ -534,7 +533,9 @@ class Compiler:
         record = self._failure_record(step_name, scope, "$states.errorOutput.Error", _CAUSE)
         return {"ErrorEquals": ["States.ALL"], "Output": jsonata(f'{{"failure": {record}}}'), "Next": failed}
 
-    def _catch_invalid(self, step: ResolvedStep, scope: Scope, *, to_s3: bool, retry: str, failed: str) -> dict[str, Any]:
+    def _catch_invalid(
+        self, step: ResolvedStep, scope: Scope, *, to_s3: bool, retry: str, failed: str
+    ) -> dict[str, Any]:
         if to_s3:
             said = "$states.input.answer.text"
         else:
@@ -574,8 +575,7 @@ class Compiler:
             if to_s3:
                 fields.append(f'"Output": {{"S3Uri": {self._output_uri(step, scope)}}}')
             return jsonata("{" + ", ".join(fields) + "}")
-        else:
-            arguments["Body"] = jsonata(self._body(step, scope))
+        arguments["Body"] = jsonata(self._body(step, scope))
         if to_s3:
             arguments["Output"] = {"S3Uri": jsonata(self._output_uri(step, scope))}
         return arguments
@@ -642,9 +642,9 @@ class Compiler:
             "(\n"
             f"$p := {prompt};\n"
             "$f := $append([], $states.input.fixes);\n"
-            "$count($f) = 0 ? $p : $merge([$p, {\"messages\": $append($p.messages, $reduce([0..$count($f) - 1], "
+            '$count($f) = 0 ? $p : $merge([$p, {"messages": $append($p.messages, $reduce([0..$count($f) - 1], '
             'function($acc, $i) { $append($acc, [{"role": "assistant", "content": "{{ _reprompt_" & $i & '
-            '".answer }}"}, {"role": "user", "content": "{{ _reprompt_" & $i & ".error }}\"}]) }, []))}])\n'
+            '".answer }}"}, {"role": "user", "content": "{{ _reprompt_" & $i & ".error }}"}]) }, []))}])\n'
             ")"
         )
         referenced = sorted({p.split(".")[1] for p in self._paths(step) if p.startswith("steps.") and "." in p})
@@ -719,10 +719,10 @@ class Compiler:
             return sum(3 * self.known[n].answer_bytes * max(1, self.known[n].items_bytes) for n in self.earlier)
         known = self.known[rest[0]]
         if known.kind == "map":
-            if len(rest) >= 3 and rest[2].isdigit():  # noqa: PLR2004  (steps.<map>.results.<i>...)
+            if len(rest) >= 3 and rest[2].isdigit():
                 return 2 * factor * known.answer_bytes
             return known.items_bytes * known.answer_bytes * 2
-        if len(rest) >= 2 and rest[1] == "text":  # noqa: PLR2004
+        if len(rest) >= 2 and rest[1] == "text":
             return factor * known.answer_bytes
         return 2 * factor * known.answer_bytes
 
@@ -779,5 +779,3 @@ def _variable_name(name: str, taken: set[str]) -> str:
 def _state_name(verb: str, name: str, noun: str) -> str:
     room = _STATE_NAME_LIMIT - len(verb) - len(noun) - 2
     return " ".join(part for part in (verb, name[:room], noun) if part)
-
-

@@ -66,9 +66,7 @@ def batch_definition(chains: list[tuple[Chain, dict[str, Any]]]) -> dict[str, An
             },
             CHECK_CHAIN: {
                 "Type": "Choice",
-                "Choices": [
-                    {"Or": [{"Variable": "$.chain", "StringEquals": name} for name in names], "Next": RUN}
-                ],
+                "Choices": [{"Or": [{"Variable": "$.chain", "StringEquals": name} for name in names], "Next": RUN}],
                 "Default": "Refuse Inline Chain",
                 "Comment": f"Only {listed.replace('$.chain == ', '')} run here.",
             },
@@ -105,7 +103,7 @@ def batch_definition(chains: list[tuple[Chain, dict[str, Any]]]) -> dict[str, An
             },
             SUMMARIZE: {
                 "Type": "Task",
-                "Comment": "Runs after the Map whether it succeeded or failed: the summary object is written either way.",
+                "Comment": "Runs after the Map whether it succeeded or failed: the summary is written either way.",
                 "Resource": "arn:aws:states:::lambda:invoke",
                 "Parameters": {
                     "FunctionName": "${SummarizeBatchFunctionArn}",
@@ -149,8 +147,8 @@ def _renamed(states: dict[str, Any], chain: str) -> dict[str, Any]:
 def _jsonata(states: dict[str, Any]) -> dict[str, Any]:
     """The compiled states, each declaring JSONata (the batch machine's own states are JSONPath)."""
     declared: dict[str, Any] = {}
-    for name, state in states.items():
-        state = {"QueryLanguage": "JSONata", **state}
+    for name, original in states.items():
+        state = {"QueryLanguage": "JSONata", **original}
         if "Branches" in state:
             state["Branches"] = [{**branch, "States": _jsonata(branch["States"])} for branch in state["Branches"]]
         if "ItemProcessor" in state:

@@ -80,7 +80,9 @@ def lookup(root: str, segments: list[str]) -> str:
     expression = root
     for segment in segments:
         key = json.dumps(segment)
-        expression = f"$index({expression}, {int(segment)}, {key})" if segment.isdigit() else f"$key({expression}, {key})"
+        expression = (
+            f"$index({expression}, {int(segment)}, {key})" if segment.isdigit() else f"$key({expression}, {key})"
+        )
     return expression
 
 

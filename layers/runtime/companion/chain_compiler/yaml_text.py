@@ -10,12 +10,12 @@ from typing import Any
 
 def to_yaml(definition: dict[str, Any]) -> str:
     """``definition`` as YAML text; ``yaml.safe_load`` gives back an equal dict."""
-    import yaml  # noqa: PLC0415  (not in the runtime layer)
+    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  (not in the runtime layer; no types-PyYAML in the lock)
 
-    class Dumper(yaml.SafeDumper):
+    class Dumper(yaml.SafeDumper):  # type: ignore[misc]
         pass
 
-    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    def text(dumper: Any, value: str) -> Any:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
     Dumper.add_representer(str, text)

@@ -144,7 +144,8 @@ def answer_expression(family: ModelFamily | str, body: str = "$b") -> str:
         "  {\n"
         '    "text": $type($text) = "string" ? $text,\n'
         '    "raw_stop_reason": $type($raw) = "string" ? $raw : null,\n'
-        '    "stop_reason": $key = "" ? "unknown" : ($exists($lookup($known, $key)) ? $lookup($known, $key) : "other"),\n'
+        '    "stop_reason": $key = "" ? "unknown"\n'
+        '      : ($exists($lookup($known, $key)) ? $lookup($known, $key) : "other"),\n'
         '    "input_tokens": $type($in) = "number" ? $in : null,\n'
         '    "output_tokens": $type($out) = "number" ? $out : null\n'
         "  }\n"
