@@ -120,6 +120,36 @@ def resources(chain: Chain, definition: str) -> str:
 BATCH_MACHINE_NAME = "${AWS::StackName}-PackagedChainBatch"
 
 
+def api_policy(chains: list[Chain]) -> str:
+    """What the chain API may do with the packaged chains' machines: start them and read their executions."""
+    lines = [
+        "  # The chain API starts packaged chains on their own machines (ChainApiFunction's Policies refer to this).",
+        "  PackagedChainsApiPolicy:",
+        "    Type: AWS::IAM::ManagedPolicy",
+        "    Properties:",
+        "      Description: Start the packaged chains' state machines and describe their executions",
+        "      PolicyDocument:",
+        '        Version: "2012-10-17"',
+        "        Statement:",
+        "          - Sid: StartPackagedChains",
+        "            Effect: Allow",
+        "            Action: states:StartExecution",
+        "            Resource:",
+        *[f"              - !Ref {logical_prefix(chain.name)}ChainStateMachine" for chain in chains],
+        "          # Execution names are chosen per request, so each execution ARN ends in a wildcard (machine fixed).",
+        "          - Sid: DescribePackagedChainExecutions",
+        "            Effect: Allow",
+        "            Action: states:DescribeExecution",
+        "            Resource:",
+        *[
+            "              - !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+            f"{machine_name(chain.name)}:*"
+            for chain in chains
+        ],
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def batch_resources(chains: list[Chain], definition: str) -> str:
     """The packaged-chain batch machine (EXPRESS children), its role and log group, and the schedule that runs it."""
     models = sorted({model for chain in chains for model in chain.model_ids()})
@@ -327,6 +357,7 @@ def generated_files(root: Path = ROOT) -> dict[Path, str]:
         definition = definition_text(chain)
         files[MACHINES / f"{chain.name}.asl.yaml"] = definition
         block += resources(chain, definition)
+    block += api_policy(chains)
     batch = to_yaml(batch_definition([(chain, compile_chain(chain)) for chain in chains]))
     files[BATCH] = batch
     files[INTERPRETER] = json.dumps(interpreter_definition(), indent=2, ensure_ascii=False) + "\n"

@@ -3,14 +3,12 @@ started from its ScheduleV2 event, a Distributed Map over a prompt set in (moto'
 compiled chain itself, the real Lambdas, the simulated Bedrock, and the summary object the batch writes; and the
 generic ChainBatchStateMachine for an inline chain.
 
-On AWS the children are EXPRESS workflows; moto's ASL grammar accepts only STANDARD children, so the template fixture
-runs the same definition with that one field swapped (tests/unit/chain_compiler checks the committed value)."""
+On AWS the children are EXPRESS workflows; moto's ASL grammar accepts only STANDARD children, so the offline engine
+creates them as STANDARD (tests/unit/chain_compiler checks the committed value)."""
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,12 +36,7 @@ SCHEDULE_EVENT = ROOT / "events" / "schedule" / "chain_batch.json"
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    loaded = load_template(ROOT / "template.yaml")
-    machine = loaded.state_machines[BATCH]
-    definition = copy.deepcopy(machine.definition)
-    definition["States"]["Run Chain Per Prompt"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "STANDARD"
-    machines = {**loaded.state_machines, BATCH: dataclasses.replace(machine, definition=definition)}
-    return dataclasses.replace(loaded, state_machines=machines)
+    return load_template(ROOT / "template.yaml")
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ from tools.local_lambda import LocalLambdaContext
 
 STANDARD = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChain"
 EXPRESS = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChainExpress"
+PACKAGED_PREFIX = "arn:aws:states:us-east-1:123456789012:stateMachine:stack-chain-"
 ONE_STEP = {
     "name": "one-step",
     "steps": [{"name": "answer", "model_id": "amazon.nova-lite-v1:0", "prompt": "Answer: {{ input.question }}"}],
@@ -50,11 +51,16 @@ ONE_STEP = {
 class FakeMachines:
     """In memory, with Step Functions' name rules for Standard executions."""
 
-    def __init__(self, sync_result: ExecutionRecord | None = None) -> None:
+    def __init__(self, sync_result: ExecutionRecord | None = None, machine: str = STANDARD) -> None:
         self.executions: dict[str, ExecutionRecord] = {}
         self.starts: list[str] = []
         self.sync_runs: list[tuple[str, dict[str, Any]]] = []
         self.sync_result = sync_result
+        self.machine = machine
+        self.chains: dict[str, FakeMachines] = {}
+
+    def packaged(self, chain: str) -> FakeMachines:
+        return self.chains.setdefault(chain, FakeMachines(machine=f"{PACKAGED_PREFIX}{chain}"))
 
     def start_execution(self, name: str, document: str) -> str:
         existing = self.executions.get(name)
@@ -63,7 +69,7 @@ class FakeMachines:
                 return existing.arn
             raise ExecutionAlreadyExistsError(name)
         self.starts.append(name)
-        self.executions[name] = ExecutionRecord(name, execution_arn(STANDARD, name), "RUNNING", input=document)
+        self.executions[name] = ExecutionRecord(name, execution_arn(self.machine, name), "RUNNING", input=document)
         return self.executions[name].arn
 
     def start_sync_execution(self, name: str, document: str) -> ExecutionRecord:
@@ -101,6 +107,36 @@ def test_async_start_answers_with_the_execution_id() -> None:
     document = json.loads(machines.executions[machines.starts[0]].input or "")
     assert document["chain"] == "one-step"
     assert document["input"] == {"question": "why?"}
+
+
+def test_a_packaged_chain_starts_on_its_own_compiled_machine_and_is_read_back_by_its_id() -> None:
+    # Given a request naming a packaged chain, started twice with the same Idempotency-Key
+    machines = FakeMachines()
+    request = StartChainRequest.model_validate({"chain": "outline-draft-critique", "variables": {"topic": "SFN"}})
+    first = start_chain(request, machines, idempotency_key="k-1")
+    again = start_chain(request, machines, idempotency_key="k-1")
+    # Then one execution runs on the chain's own machine, with the compiled machine's input, and none on the generic
+    chain_machine = machines.chains["outline-draft-critique"]
+    [name] = chain_machine.starts
+    assert json.loads(chain_machine.executions[name].input or "") == {"input": {"topic": "SFN"}}
+    assert machines.starts == []
+    assert first == again
+    assert first.execution_id == f"outline-draft-critique.{name}"
+    assert first.execution_arn == execution_arn(f"{PACKAGED_PREFIX}outline-draft-critique", name)
+    # And GET with that id reads it from the chain's machine
+    chain_machine.finish(name, status="SUCCEEDED", output='{"final": 1}')
+    described = describe_chain(first.execution_id, machines)
+    assert (described.execution_id, described.status, described.output) == (
+        first.execution_id,
+        "SUCCEEDED",
+        {"final": 1},
+    )
+
+
+@pytest.mark.parametrize("execution_id", ["no-such-chain.abc", "outline-draft-critique.", "Outline.abc", "a.b.c"])
+def test_ids_of_unknown_packaged_chains_are_not_found(execution_id: str) -> None:
+    with pytest.raises(ExecutionNotFoundError):
+        describe_chain(execution_id, FakeMachines())
 
 
 def test_the_same_idempotency_key_twice_starts_one_execution() -> None:

@@ -348,6 +348,12 @@ JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
         r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{[A-Za-z]+\}:\*$",
         "executions of one machine",
     ),
+    # A packaged chain's own machine, named after the stack and the chain (tools/generate_chains.py).
+    (
+        r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:"
+        r"\$\{AWS::StackName\}-chain-[a-z0-9-]+:\*$",
+        "executions of one packaged chain's machine",
+    ),
     (
         r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:"
         r"\$\{AWS::StackName\}-[A-Za-z]+/\*$",
