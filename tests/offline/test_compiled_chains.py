@@ -417,3 +417,66 @@ def test_a_failing_map_item_keeps_the_other_items_in_order(template: Template, a
     assert cause["step"] == "ask-1"
     results = cause["completed_steps"]["each"]["results"]
     assert [item is None for item in results] == [False, True, False]
+
+
+# ---------------------------------------------------------------- capacity: answers kept in S3 by reference
+
+
+def test_ten_steps_whose_answers_total_2_mb_complete_with_the_large_answers_by_reference(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given ten text steps allowed 40,000 tokens each, each answering ~200 KB, each later one using the one before
+    names = [f"s{n}" for n in range(1, 11)]
+    steps: list[dict[str, Any]] = [{"name": "s1", "prompt": "Write part 1 about {{ input.topic }}"}]
+    steps += [
+        {"name": name, "prompt": f"Continue: {{{{ steps.{previous}.text }}}}"}
+        for previous, name in zip(names, names[1:])
+    ]
+    chain = {
+        "name": "big-answers",
+        "defaults": {"model_id": CLAUDE, "inference": {"max_tokens": 40_000}},
+        "steps": steps,
+    }
+    answers = {name: (f"{name} " * 70_000)[:210_000] for name in names}  # 210 KB each, 2.1 MB together
+    for name in names:
+        standin.script(name, [claude_answer(answers[name])])
+    # When the chain runs
+    result = run_chain(template, standin, chain, {"topic": "capacity"})
+    # Then it succeeds; every answer is in S3, the output carries a preview and the reference of each
+    assert result.status == "SUCCEEDED", result.cause
+    assert sum(len(text) for text in answers.values()) > 2_000_000
+    bucket = template.buckets["PayloadBucket"]
+    for name in names:
+        kept = result.output["steps"][name]
+        assert kept["truncated"] is True
+        assert answers[name].startswith(kept["text"])
+        key = kept["ref"].removeprefix(f"s3://{bucket}/")
+        stored = json.loads(aws.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert stored["content"][0]["text"] == answers[name]
+    assert len(json.dumps(result.output)) < 64 * 1024
+    # And each step's prompt held the whole previous answer (read back from S3 by pre-process)
+    for previous, call in zip(names, standin.calls[1:]):
+        assert call.request["messages"][0]["content"] == f"Continue: {answers[previous]}"
+
+
+def test_a_failure_after_large_answers_keeps_every_completed_step(template: Template, aws: Any) -> None:
+    # Given three large text steps, the third of which Bedrock refuses
+    chain = {
+        "name": "big-then-broken",
+        "defaults": {"model_id": CLAUDE, "inference": {"max_tokens": 40_000}},
+        "steps": [
+            {"name": "one", "prompt": "Part one"},
+            {"name": "two", "prompt": "Part two after {{ steps.one.text }}"},
+            {"name": "three", "prompt": "Part three after {{ steps.two.text }}"},
+        ],
+    }
+    rejected = JsonAnswers({}, rejected=["Part three"])
+    rejected.script("one", [claude_answer("a " * 100_000)])
+    rejected.script("two", [claude_answer("b " * 100_000)])
+    result = run_chain(template, rejected, chain, {})
+    # Then the execution fails on the third step, keeping the two completed ones by reference
+    assert result.error == "Bedrock.ValidationException"
+    cause = failure(result)
+    assert cause["step"] == "three"
+    assert set(cause["completed_steps"]) == {"one", "two"}
+    assert all(step["ref"].startswith("s3://") for step in cause["completed_steps"].values())

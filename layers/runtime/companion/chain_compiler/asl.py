@@ -67,6 +67,7 @@ LAMBDA_RETRY: dict[str, Any] = {
 INVALID_ANSWER = ["ModelOutputNotJsonError", "ModelOutputSchemaError"]
 _REPROMPT_ERROR_BYTES = 4096
 _INDEX_BYTES = 20
+_PREVIEW_CHARS = 500
 _STATE_NAME_LIMIT = 80
 _VARIABLE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -376,7 +377,7 @@ class Compiler:
             invoke["Output"] = jsonata(f'{{{keep}, "output_s3_uri": {self._output_uri(step, scope)}}}')
             invoke["Next"] = names["read"]
             states[names["invoke"]] = invoke
-            resolve_payload = {
+            resolve_payload: dict[str, Any] = {
                 "model_id": step.model_id,
                 "model_family": step.model_family.value,
                 "output_s3_uri": jsonata("$states.input.output_s3_uri"),
@@ -391,11 +392,18 @@ class Compiler:
                     comment="Reads the answer Bedrock wrote to Output.S3Uri; the check then validates it.",
                 )
             else:
+                # Over this budget a text answer stays in S3: the variable keeps a preview and the reference.
+                resolve_payload |= {
+                    "max_inline_bytes": self.settings.answer_budget_bytes,
+                    "preview_chars": _PREVIEW_CHARS,
+                }
                 record = (
                     "($r := $states.result.Payload; $merge([{"
                     '"text": $r.text, "json": null, '
                     '"usage": {"input_tokens": $r.input_tokens, "output_tokens": $r.output_tokens}}, '
-                    '$r.truncated = true ? {"ref": $r.source_s3_uri, "truncated": true} : {}]))'
+                    f'$r.truncated = true ? {{"ref": $r.source_s3_uri, "truncated": true, '
+                    f'"family": {json.dumps(step.model_family.value)}, '
+                    f'"model_id": {json.dumps(step.model_id)}}} : {{}}]))'
                 )
                 states[names["read"]] = self._finish_step(
                     self._lambda(
