@@ -5,6 +5,7 @@ Input.S3Uri, Output.S3Uri, re-prompt, throttling, failures) and with the transit
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -430,7 +431,7 @@ def test_ten_steps_whose_answers_total_2_mb_complete_with_the_large_answers_by_r
     steps: list[dict[str, Any]] = [{"name": "s1", "prompt": "Write part 1 about {{ input.topic }}"}]
     steps += [
         {"name": name, "prompt": f"Continue: {{{{ steps.{previous}.text }}}}"}
-        for previous, name in zip(names, names[1:])
+        for previous, name in itertools.pairwise(names)
     ]
     chain = {
         "name": "big-answers",
@@ -455,7 +456,7 @@ def test_ten_steps_whose_answers_total_2_mb_complete_with_the_large_answers_by_r
         assert stored["content"][0]["text"] == answers[name]
     assert len(json.dumps(result.output)) < 64 * 1024
     # And each step's prompt held the whole previous answer (read back from S3 by pre-process)
-    for previous, call in zip(names, standin.calls[1:]):
+    for previous, call in zip(names, standin.calls[1:], strict=False):
         assert call.request["messages"][0]["content"] == f"Continue: {answers[previous]}"
 
 

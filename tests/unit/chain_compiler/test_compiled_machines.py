@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from companion.chain_compiler import CompileSettings, compile_chain
-from companion.chains import packaged_chain
+from companion.chains import load_chain, packaged_chain
 from companion.codec.jsonata import ANSWER_FIELDS
+from companion.errors import ChainDefinitionError
 from tools import generate_chains
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -131,3 +132,29 @@ def test_the_packaged_batch_runs_each_prompt_as_an_express_child_running_the_com
     # And each compiled state declares JSONata, the batch's own states staying JSONPath
     assert all(state["QueryLanguage"] == "JSONata" for state in processor["States"].values())
     assert "QueryLanguage" not in definition
+
+
+def test_a_chain_the_compiler_cannot_compile_is_refused_with_every_problem() -> None:
+    # Given two JSON steps whose long names differ only past what a state name can hold (80 characters), so their
+    # generated states would share names, and a prompt holding a character the compiler reserves
+    first, second = "a" * 70 + "-first", "a" * 70 + "-second"
+    json_step = {"output": {"format": "json", "max_reprompts": 1}}
+    chain = load_chain(
+        {
+            "name": "colliding",
+            "defaults": {"model_id": "us.anthropic.claude-3-5-haiku-20241022-v1:0"},
+            "steps": [
+                {"name": first, "prompt": "one", **json_step},
+                {"name": second, "prompt": "two", **json_step},
+                {"name": "odd", "prompt": "private \ue000 use"},
+            ],
+        }
+    )
+    # Then compiling it raises ChainDefinitionError listing every problem
+    with pytest.raises(ChainDefinitionError) as raised:
+        compile_chain(chain)
+    problems = raised.value.problems
+    assert [problem for problem in problems if "also step" in problem] == [
+        f"step {second!r}: the state name {'Check ' + 'a' * 67 + ' Answer'!r} is also step {first!r}; rename the step"
+    ]
+    assert any("'odd'" in problem and "reserves" in problem for problem in problems)

@@ -29,7 +29,8 @@ from companion.chain_compiler.render import HELPERS, Placeholder, Slots, cut, lo
 from companion.chain_compiler.settings import CompileSettings
 from companion.chains import Chain, MapSteps, ParallelSteps, PlanStage, ResolvedStep
 from companion.codec import NeutralRequest, Turn
-from companion.codec.jsonata import answer_expression, body_expression, slot
+from companion.codec.jsonata import answer_expression, body_expression, has_slot_marker, slot
+from companion.errors import ChainDefinitionError
 from companion.s3uri import key_segment
 
 CHECK_INPUT = "Check Input"
@@ -123,6 +124,9 @@ class Compiler:
                 self.variables[name] = _variable_name(name, set(self.variables.values()))
         for stage in plan:
             self._learn(stage)
+        problems = self._problems(plan)
+        if problems:
+            raise ChainDefinitionError(problems, chain=self.chain.name)
         states: dict[str, Any] = {}
         entries = [self._entry(stage) for stage in plan]
         states[CHECK_INPUT], states[REFUSE_INPUT] = self._check_input(entries[0])
@@ -136,6 +140,48 @@ class Compiler:
         if self.chain.description:
             comment += " " + self.chain.description
         return {"Comment": comment, "QueryLanguage": "JSONata", "StartAt": CHECK_INPUT, "States": states}
+
+    def _problems(self, plan: list[PlanStage]) -> list[str]:
+        """What the compiler cannot compile, every problem at once: state names that would collide (step names are
+        state names, beside the ones generated for them), and template text holding the codec's slot characters."""
+        problems: list[str] = []
+        owners: dict[str, str] = dict.fromkeys(
+            (CHECK_INPUT, REFUSE_INPUT, FINISH, FAIL), "a state of every compiled chain"
+        )
+
+        def claim(name: str, owner: str) -> None:
+            if name in owners and owners[name] != owner:
+                problems.append(f"{owner}: the state name {name!r} is also {owners[name]}; rename the step")
+            owners.setdefault(name, owner)
+
+        for stage in plan:
+            if isinstance(stage, ParallelSteps | MapSteps):
+                claim(stage.name, f"group {stage.name!r}")
+                claim(_state_name("Check", stage.name, "Results"), f"group {stage.name!r}")
+            steps = stage.steps if isinstance(stage, ParallelSteps) else [stage.step]
+            for step in steps:
+                for name in self._state_names(step, nested=isinstance(stage, ParallelSteps | MapSteps)):
+                    claim(name, f"step {step.name!r}")
+                problems += [
+                    f"step {step.name!r}: {where} holds U+E000 or U+E001, which the compiler reserves"
+                    for where, template in _templates(step)
+                    if has_slot_marker(template)
+                ]
+        return problems
+
+    def _state_names(self, step: ResolvedStep, *, nested: bool) -> list[str]:
+        names = [step.name]
+        if self._needs_render_lambda(step):
+            names.append(_state_name("Render", step.name, "Prompt"))
+        if self._answer_to_s3(step):
+            names.append(_state_name("Read", step.name, "Answer"))
+        if step.output.format == "json" or step.output.on_truncation == "fail":
+            names.append(_state_name("Check", step.name, "Answer"))
+        if step.output.format == "json" and step.output.max_reprompts:
+            names.append(_state_name("Retry", step.name, ""))
+        if nested:
+            names.append(_state_name("", step.name, "Failed"))
+        return names
 
     def _entry(self, stage: PlanStage) -> str:
         if isinstance(stage, ParallelSteps | MapSteps):
