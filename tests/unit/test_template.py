@@ -491,12 +491,16 @@ def test_extra_model_arns_are_granted_exactly_and_only_when_given(
     }
 
 
-def test_preprocess_prompt_may_only_write_offloaded_requests(transformed: dict[str, Any]) -> None:
+def test_preprocess_prompt_may_only_write_requests_and_read_answers(transformed: dict[str, Any]) -> None:
     # Given the S3 permissions of the pre-processing function
     grants = _s3_grants(transformed, "PreprocessPromptFunction")
 
-    # Then it may put objects under offload/requests/ and do nothing else in S3
-    assert grants == {("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}")}
+    # Then it may put objects under offload/requests/, read the answers a compiled chain keeps under
+    # offload/responses/, and do nothing else in S3
+    assert grants == {
+        ("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}"),
+        ("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}"),
+    }
 
 
 def test_resolve_output_may_only_read_and_list_offloaded_responses(transformed: dict[str, Any]) -> None:
