@@ -275,6 +275,14 @@ def _role(logical_id: str, subject: str, model_ids: list[str], definition: str, 
             "                Action: s3:PutObject",
             "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/responses/*",
         ]
+    if "offload/failures/" in definition:
+        steps += [
+            "              # A failing chain writes its completed steps here before it fails.",
+            "              - Sid: WriteFailedChainResults",
+            "                Effect: Allow",
+            "                Action: s3:PutObject",
+            "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/failures/*",
+        ]
     steps += extra
     if steps:
         lines += [

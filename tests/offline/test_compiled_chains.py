@@ -212,7 +212,12 @@ def test_a_failing_step_keeps_the_completed_results_in_the_cause(template: Templ
     assert cause["step"] == "critique"
     assert set(cause["completed_steps"]) == {"outline", "draft"}
     assert cause["completed_steps"]["outline"]["json"] == OUTLINE
-    assert entered(result)[-1] == "Fail Chain"
+    assert entered(result)[-2:] == ["Save Completed Steps", "Fail Chain"]
+    # And the same record is in S3 first, whatever the size of the Cause
+    bucket = template.buckets["PayloadBucket"]
+    assert cause["completed_steps_uri"] == f"s3://{bucket}/offload/failures/{EXECUTION}.json"
+    saved = json.loads(aws.get_object(Bucket=bucket, Key=f"offload/failures/{EXECUTION}.json")["Body"].read())
+    assert saved["completed_steps"] == cause["completed_steps"]
 
 
 @pytest.mark.parametrize(

@@ -339,7 +339,7 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
 JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
     # Object keys are chosen at run time (execution and step names); the prefix is the boundary.
     (
-        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|prompt-sets"
+        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|prompt-sets"
         r"|batches/results|batches/summaries|fine-tuning/[a-z/-]+)/\*$",
         "objects under one project prefix",
     ),
