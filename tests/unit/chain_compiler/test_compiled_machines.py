@@ -158,3 +158,22 @@ def test_a_chain_the_compiler_cannot_compile_is_refused_with_every_problem() -> 
         f"step {second!r}: the state name {'Check ' + 'a' * 67 + ' Answer'!r} is also step {first!r}; rename the step"
     ]
     assert any("'odd'" in problem and "reserves" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "named"),
+    [
+        ("States.QueryEvaluationError", "... threw: ResponseDecodingError: no answer text", "ResponseDecodingError"),
+        ("States.QueryEvaluationError", "MissingTemplateVariablesError: input.x", "MissingTemplateVariablesError"),
+        ("States.QueryEvaluationError", "something else", "States.QueryEvaluationError"),
+        ("Bedrock.ThrottlingException", "ResponseDecodingError: quoted by a model", "Bedrock.ThrottlingException"),
+    ],
+)
+def test_an_error_raised_in_the_compiled_jsonata_fails_the_step_by_its_own_name(
+    one_step: Callable[..., dict[str, Any]], evaluate: Any, error: str, cause: str, named: str
+) -> None:
+    # Given the catch of a text step's invoke state, and what Step Functions reports when an expression fails
+    [catch] = one_step(prompt="Hello")["States"]["answer"]["Catch"]
+    failed = evaluate(catch["Output"], {"states": {"input": {}, "errorOutput": {"Error": error, "Cause": cause}}})
+    # Then the failure record carries the error the expression raised, by name
+    assert failed["failure"]["error"] == named

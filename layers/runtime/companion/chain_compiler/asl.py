@@ -88,6 +88,19 @@ _CAUSE = (
 )
 
 
+# The compiled JSONata raises these named errors with $error, which Step Functions reports as a
+# States.QueryEvaluationError whose Cause carries the message: the failure takes the name back.
+_RAISED_IN_JSONATA = ("ResponseDecodingError", "MissingTemplateVariablesError")
+_ERROR = (
+    "($e := $states.errorOutput.Error; $c := $states.errorOutput.Cause;"
+    + "".join(
+        f' $e = "States.QueryEvaluationError" and $type($c) = "string" and $contains($c, "{name}: ") ? "{name}" :'
+        for name in _RAISED_IN_JSONATA
+    )
+    + " $e)"
+)
+
+
 def jsonata(expression: str) -> str:
     return "{% " + expression + " %}"
 
@@ -617,7 +630,7 @@ class Compiler:
         return f'{{"step": {name}, "stage": {json.dumps(scope.stage)}, "error": {error}, "cause": {cause}}}'
 
     def _catch_all(self, step_name: str, failed: str, scope: Scope) -> dict[str, Any]:
-        record = self._failure_record(step_name, scope, "$states.errorOutput.Error", _CAUSE)
+        record = self._failure_record(step_name, scope, _ERROR, _CAUSE)
         return {"ErrorEquals": ["States.ALL"], "Output": jsonata(f'{{"failure": {record}}}'), "Next": failed}
 
     def _catch_invalid(
