@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from companion.chain_compiler.render import HELPERS, Placeholder, Slots, cut, lookup, render
+from companion.chain_compiler.render import PRELUDE, Placeholder, Slots, cut, lookup, render
 from companion.chain_compiler.settings import CompileSettings
 from companion.chains import Chain, MapSteps, ParallelSteps, PlanStage, ResolvedStep
 from companion.codec import NeutralRequest, Turn
@@ -223,7 +223,7 @@ class Compiler:
         missing = ", ".join(f"($exists({lookup('$i', p.split('.')[1:])}) ? [] : [{json.dumps(p)}])" for p in paths)
         cause = (
             "(\n"
-            f"{HELPERS}\n"
+            f"{PRELUDE}\n"
             "$i := $states.input.input;\n"
             '$not($type($i) = "object") ? "the execution input must be {\\"input\\": {...}}, an object"'
             f" : $length($string($i)) > {self.settings.max_input_bytes}"
@@ -238,7 +238,7 @@ class Compiler:
             "Comment": "The chain input must be an object holding every input.* path the prompts use.",
             "Choices": [
                 {
-                    "Condition": jsonata(f"(\n{HELPERS}\n" + "\nand ".join(conditions) + "\n)"),
+                    "Condition": jsonata(f"(\n{PRELUDE}\n" + "\nand ".join(conditions) + "\n)"),
                     "Assign": assign,
                     "Next": first,
                 }
@@ -391,7 +391,7 @@ class Compiler:
         segments = stage.items.strip().split(".")
         source = lookup("$" + self.variables[segments[1]], segments[2:])
         not_a_list = f"map {stage.name}: {stage.items.strip()} is not a list"
-        items = f'(\n{HELPERS}\n$v := {source};\n$type($v) = "array" ? $v : $error({json.dumps(not_a_list)})\n)'
+        items = f'(\n{PRELUDE}\n$v := {source};\n$type($v) = "array" ? $v : $error({json.dumps(not_a_list)})\n)'
         scope = Scope("map", stage.name, stage.item_variable)
         states = self._step(stage.step, scope, None)
         check = _state_name("Check", stage.name, "Results")
@@ -698,7 +698,7 @@ class Compiler:
         expression = variants[-1]
         for count in reversed(range(len(variants) - 1)):
             expression = f"$n = {count}\n  ? {variants[count]}\n  : {expression}"
-        return f"(\n{HELPERS}\n$fixes := $states.input.fixes;\n$n := $count($fixes);\n{expression}\n)"
+        return f"(\n{PRELUDE}\n$fixes := $states.input.fixes;\n$n := $count($fixes);\n{expression}\n)"
 
     def _slotted_request(self, step: ResolvedStep, slots: Slots, corrections: int) -> NeutralRequest:
         system = step.prompt.system

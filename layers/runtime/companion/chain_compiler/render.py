@@ -19,7 +19,7 @@ from companion.templating import placeholder_paths
 _PLACEHOLDER = re.compile(r'\{\{\s*"(?P<literal>\{\{|\}\})"\s*\}\}|\{\{(?P<body>.*?)\}\}', re.DOTALL)
 _EXPRESSION = re.compile(r"^\s*(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*(?:\|\s*(?P<filter>json)\s*)?$")
 
-HELPERS = (
+PRELUDE = (
     '$key := function($v, $k) { $type($v) = "object" ? $lookup($v, $k) };\n'
     '$index := function($v, $n, $k) { $type($v) = "array" ? $v[$n] : $key($v, $k) };\n'
     # Wrapped in an object, not an array: an array constructor would flatten an array value into its own items.
