@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages
 
-.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
+.PHONY: help setup generate demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
 	deploy changeset smoke asl-retries generate-schema chromium screenshot bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
@@ -81,8 +81,8 @@ smoke:  ## the no-cost checks of a deployed stack: make smoke STACK=<name> [INVO
 	    $(RUN) pytest tests/deployed -m deployed -q -rs -p no:randomly; \
 	fi
 
-asl-retries:  ## copy the named retry policies (statemachines/retry_policies.yaml) into the state machines' Retry blocks
-	$(RUN) python -m tools.asl_retries
+asl-retries: setup  ## copy the named retry policies (companion.retry_policies) into the YAML machines' Retry blocks
+	PYTHONPATH=layers/runtime $(RUN) python -m tools.asl_retries
 
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
@@ -101,6 +101,9 @@ screenshot: setup chromium  ## regenerate docs/execution-graph.png (the README's
 generate-schema: setup  ## regenerate schemas/chain.schema.json (chain files' JSON Schema) from the chain model
 	$(RUN) python -m tools.chain schema > schemas/chain.schema.json.tmp
 	mv schemas/chain.schema.json.tmp schemas/chain.schema.json
+
+generate: setup generate-schema asl-retries  ## regenerate every generated file: chain machines + template block, schema, retries
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.generate_chains
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

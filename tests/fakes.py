@@ -16,12 +16,22 @@ class FakeMachines:
     a name starts one execution; the same name again returns it while it runs with the same input, and is refused
     otherwise."""
 
-    def __init__(self, machine_arn: str, *, sync_result: ExecutionRecord | None = None) -> None:
+    def __init__(
+        self, machine_arn: str, *, sync_result: ExecutionRecord | None = None, packaged_prefix: str | None = None
+    ) -> None:
         self.machine_arn = machine_arn
+        self.packaged_prefix = packaged_prefix
+        self.chains: dict[str, FakeMachines] = {}
         self.executions: dict[str, ExecutionRecord] = {}
         self.starts: list[str] = []
         self.sync_runs: list[tuple[str, dict[str, Any]]] = []
         self.sync_result = sync_result
+
+    def packaged(self, chain: str) -> FakeMachines:
+        """The packaged chain's own machine (ARN: ``packaged_prefix`` + the chain's name), made on first use."""
+        if self.packaged_prefix is None:
+            raise AssertionError("this fake was built without a packaged_prefix")
+        return self.chains.setdefault(chain, FakeMachines(f"{self.packaged_prefix}{chain}"))
 
     def start_execution(self, name: str, document: str) -> str:
         existing = self.executions.get(name)

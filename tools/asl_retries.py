@@ -1,6 +1,7 @@
-"""Write the state machines' retry policies out from their one home, ``statemachines/retry_policies.yaml``.
+"""Write the state machines' retry policies out from their one home, :mod:`companion.retry_policies`.
 
-A Task names its policy in a comment on its ``Retry`` key, ``Retry: # bedrock_transient (retry_policies.yaml)``, and
+A Task names its policy in a comment on its ``Retry`` key, ``Retry: # bedrock_transient (companion.retry_policies)``,
+and
 this tool writes that policy below the key, replacing what was there. YAML anchors and aliases would keep one copy
 inside a file, but CloudFormation parses a ``DefinitionUri`` YAML file with Jackson, which reads an alias as its
 anchor's name (``"Retry": "bedrock_transient"``): the deployed definition has to spell every copy out.
@@ -22,8 +23,7 @@ import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_MACHINES = ROOT / "statemachines"
-POLICIES = STATE_MACHINES / "retry_policies.yaml"
-HOME_NAME = POLICIES.name
+HOME_NAME = "companion.retry_policies"
 
 MARKER = re.compile(rf"^(?P<indent> *)Retry: # (?P<name>[a-z0-9_]+) \({re.escape(HOME_NAME)}\)$")
 _PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
@@ -33,21 +33,11 @@ class RetryPolicyError(Exception):
     """A policy file or a marker this tool cannot use; the message names the file and line."""
 
 
-def load_policies(path: Path = POLICIES) -> dict[str, list[dict[str, Any]]]:
-    """The named policies: each a non-empty list of retriers (mappings).
+def load_policies() -> dict[str, list[dict[str, Any]]]:
+    """The named policies, from their home in the layer."""
+    from companion.retry_policies import RETRY_POLICIES  # noqa: PLC0415  (layers/runtime is on the path at run time)
 
-    Raises
-    ------
-    RetryPolicyError
-        The file is not a mapping of names to lists of mappings.
-    """
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(loaded, dict) or not all(
-        isinstance(retriers, list) and retriers and all(isinstance(r, dict) for r in retriers)
-        for retriers in loaded.values()
-    ):
-        raise RetryPolicyError(f"{path}: expected a mapping of policy names to lists of retriers")
-    return loaded
+    return {name: [dict(retrier) for retrier in retriers] for name, retriers in RETRY_POLICIES.items()}
 
 
 def _scalar(value: Any) -> str:

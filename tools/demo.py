@@ -1,11 +1,11 @@
 """The main job, offline: a prompt chain started from an API Gateway event, and the three companion Lambdas alone.
 
 What is real: the handlers (the chain API's too), the layer's code, Powertools, boto3 talking to moto's S3 and Step
-Functions, the template's PromptChainStateMachine run by moto's interpreter (tools/offline). What is simulated:
+Functions, the chain's compiled machine from the template run by moto's interpreter (tools/offline). What is simulated:
 Bedrock. In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is
 put at the Output.S3Uri the way Step Functions would. Step 5 hands the API Gateway event events/api/start_chain.json
 (POST /chains) to the real ChainApiFunction handler, which starts the three-step chain outline-draft-critique
-(layers/runtime/companion/chains/library/) on the template's PromptChainStateMachine in the offline stack; the
+(layers/runtime/companion/chains/library/) on its own compiled machine in the offline stack; the
 Bedrock stand-in answers with deterministic placeholder text, and with fixed sample JSON for the chain's two JSON
 steps. No model is called.
 """
@@ -124,6 +124,7 @@ def run_chain_from_api_event(out: IO[str]) -> int:
     """
     from moto import mock_aws  # noqa: PLC0415
 
+    from tools.generate_chains import logical_prefix  # noqa: PLC0415
     from tools.offline import report  # noqa: PLC0415
     from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
     from tools.offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
@@ -132,12 +133,13 @@ def run_chain_from_api_event(out: IO[str]) -> int:
 
     event = json.loads((EVENTS / "api" / "start_chain.json").read_text())
     template = load_template_file(str(ROOT / "template.yaml"), [])
-    machine = template.state_machines["PromptChainStateMachine"]
+    chain = json.loads(event["body"])["chain"]
+    machine = template.state_machines[f"{logical_prefix(chain)}ChainStateMachine"]
     recorder = report.RunRecorder()
     out.write("\n== 5. POST /chains: the API Gateway event events/api/start_chain.json, handled by the real\n")
-    out.write("   ChainApiFunction, starts the three-step chain outline -> draft -> critique on the template's\n")
-    out.write("   PromptChainStateMachine (offline stack: moto runs it). Bedrock is SIMULATED: placeholder text, and\n")
-    out.write("   fixed sample JSON for the two steps that must answer JSON.\n")
+    out.write(f"   ChainApiFunction, starts the packaged chain {chain} (outline, draft, critique) on its own\n")
+    out.write(f"   compiled machine, {machine.logical_id} (offline stack: moto runs it). Bedrock is SIMULATED:\n")
+    out.write("   placeholder text, and fixed sample JSON for the two steps that must answer JSON.\n")
     with offline_environment(), contextlib.redirect_stdout(HandlerOutput(None)), mock_aws():
         handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
         bedrock = recorder.wrap_bedrock(JsonAnswers(SAMPLE_JSON_ANSWERS))

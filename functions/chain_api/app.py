@@ -37,7 +37,11 @@ app = rest_resolver(_STATUS_OF_ERROR)
 @cache
 def machines() -> StepFunctionsMachines:
     settings = load_settings(ChainApiSettings)
-    return StepFunctionsMachines(settings.standard_state_machine_arn, settings.express_state_machine_arn)
+    return StepFunctionsMachines(
+        settings.standard_state_machine_arn,
+        settings.express_state_machine_arn,
+        packaged_arn_prefix=settings.chain_state_machine_arn_prefix,
+    )
 
 
 @app.post("/chains")

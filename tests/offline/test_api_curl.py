@@ -102,7 +102,7 @@ def test_post_starts_a_chain_in_the_background_and_get_reads_its_result(server: 
 
     assert started.status == 202
     assert started.body["status"] == "RUNNING"
-    assert ":execution:PromptChainStateMachine:" in started.body["executionArn"]
+    assert ":execution:offline-chain-outline-draft-critique:" in started.body["executionArn"]
     finished = result_of(server, started.body["executionId"])
     assert finished.status == 200
     assert finished.body["status"] == "SUCCEEDED", finished.body
@@ -118,8 +118,9 @@ def test_the_same_idempotency_key_starts_one_execution(server: Server) -> None:
     assert second.body["executionId"] == execution_id
     assert result_of(server, execution_id).body["status"] == "SUCCEEDED"
     # The server logs each execution's states under its name: one execution entered the first state once.
-    starts = [line for line in server.log.read_text().splitlines() if line.startswith(f"[{execution_id[:12]}] -> ")]
-    assert starts.count(f"[{execution_id[:12]}] -> Start Chain") == 1
+    name = execution_id.partition(".")[2]
+    starts = [line for line in server.log.read_text().splitlines() if line.startswith(f"[{name[:12]}] -> ")]
+    assert starts.count(f"[{name[:12]}] -> Check Input") == 1
 
 
 def test_the_same_key_with_another_body_is_a_conflict(server: Server) -> None:

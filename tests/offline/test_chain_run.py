@@ -18,7 +18,7 @@ from companion.adapters.s3 import default_client
 from companion.chains import Chain, execution_input, load_chain, packaged_chain
 from tools.chain.answers import chooser_for, standin_for
 from tools.chain.cli import main
-from tools.chain.machine import chain_machine
+from tools.chain.machine import chain_machine, substituted
 from tools.offline.cli import main as runner_main
 from tools.offline.engine import run_definition
 from tools.offline.functions import handlers_for
@@ -85,7 +85,8 @@ def test_a_run_prints_progress_the_output_and_the_summary() -> None:
     status, out, err = run_cli("run", str(CHAINS / "summary-review.yaml"), "--vars", str(VARS))
     # Then progress went to stderr, the output and the summary (with the simulated Bedrock said so) to stdout
     assert status == 0
-    assert "-> Start Chain" in err
+    assert "-> Check Input" in err
+    assert "-> summary\n" in err
     assert '"chain": "summary-review"' in out
     assert "== Summary" in out
     assert "SIMULATED" in out
@@ -176,12 +177,12 @@ def test_the_readme_sample_runs_to_succeeded_on_the_runner_by_default(capsys: py
 
 
 def test_a_chain_machine_refuses_an_input_that_is_not_an_object(template: Template, aws: None) -> None:
-    # Given the machine `compile` prints for a packaged chain, its plan written in
+    # Given the machine `compile` prints for a packaged chain, with the template's values substituted
     chain = packaged_chain("map-over-items")
-    definition = chain_machine(chain, template.state_machines["PromptChainStateMachine"].definition)
+    definition = substituted(chain_machine(chain), template)
     # When it is started with variables that are not an object
     result = run_definition(
         definition, {"input": ["not", "an", "object"]}, functions=handlers_for(template), bedrock=standin_for([chain])
     )
     # Then it fails with the named error, before any step runs
-    assert (result.status, result.error) == ("FAILED", "PromptChain.InvalidInput")
+    assert (result.status, result.error) == ("FAILED", "ChainInputError")

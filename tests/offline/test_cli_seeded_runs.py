@@ -27,7 +27,7 @@ def test_the_schedule_event_runs_the_batch_over_the_sample_prompt_set(capsys: py
     event = str(ROOT / "events" / "schedule" / "chain_batch.json")
     # When the batch machine runs from it
     code, document = run_json(
-        capsys, "ChainBatchStateMachine", "--event", event, "--s3-dir", SEED, "--json-answers", ANSWERS
+        capsys, "PackagedChainBatchStateMachine", "--event", event, "--s3-dir", SEED, "--json-answers", ANSWERS
     )
     # Then every line of the sample set ran the chain
     lines = (ROOT / "events" / "s3" / "prompt-sets" / "scheduled.jsonl").read_text().splitlines()
@@ -55,7 +55,7 @@ def test_the_sample_fine_tuning_input_runs_to_a_published_summary(capsys: pytest
 
 def test_without_the_data_the_batch_fails_naming_the_missing_prompt_set(capsys: pytest.CaptureFixture[str]) -> None:
     event = str(ROOT / "events" / "schedule" / "chain_batch.json")
-    code, document = run_json(capsys, "ChainBatchStateMachine", "--event", event)
+    code, document = run_json(capsys, "PackagedChainBatchStateMachine", "--event", event)
     assert (code, document["error"]) == (1, "PromptSetNotFoundError")
     assert "prompt-sets/scheduled.jsonl" in str(document["cause"])
 
@@ -70,9 +70,13 @@ def test_s3_dir_must_be_a_directory_and_needs_a_template(capsys: pytest.CaptureF
     assert "--s3-dir: only with a template" in capsys.readouterr().err
 
 
-def test_the_summary_counts_the_transitions_of_the_chains_the_batch_started(capsys: pytest.CaptureFixture[str]) -> None:
-    event = str(ROOT / "events" / "schedule" / "chain_batch.json")
-    arguments = ["ChainBatchStateMachine", "--template", TEMPLATE, "--event", event, "--s3-dir", SEED]
+def test_the_summary_counts_the_transitions_of_the_chains_the_batch_started(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the generic batch machine (Standard chain executions per prompt) over the sample prompt set
+    batch_input = tmp_path / "batch.json"
+    batch_input.write_text(json.dumps({"chain": "outline-draft-critique", "prompt_set": "prompt-sets/scheduled.jsonl"}))
+    arguments = ["ChainBatchStateMachine", "--template", TEMPLATE, "--input", str(batch_input), "--s3-dir", SEED]
     code = main(["run", *arguments, "--json-answers", ANSWERS])
     summary = capsys.readouterr().out.split("== Summary\n")[1]
     # Then the three chain executions it started are counted and priced beside its own transitions

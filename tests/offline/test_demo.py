@@ -1,5 +1,5 @@
 """``make demo``'s main part: the chain is started FROM the API event by the real ChainApiFunction, runs on the
-template's PromptChainStateMachine in the offline stack, and the demo shows progress, the answer and the summary."""
+packaged chain's own compiled machine in the offline stack, and the demo shows progress, the answer and the summary."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_the_demo_runs_the_chain_from_the_api_event_and_prints_answer_and_summar
     assert status == 0, text
     # The API's answer to the sample event, then the states as they ran, then the result read back with GET.
     assert "POST /chains -> 202" in text
-    assert text.index("-> Start Chain") < text.index("-> Invoke Model Inline To S3") < text.index("-> Finish Chain")
+    assert text.index("-> Check Input") < text.index("-> draft") < text.index("-> Finish Chain")
     assert "GET /chains/{id} -> 200: SUCCEEDED" in text
     assert f"critique: {json.dumps(SAMPLE_JSON_ANSWERS['Critique this draft'])}" in text
     # The summary counts what ran: three Bedrock calls (one per step) and the cost estimate.

@@ -22,6 +22,7 @@ from tools.offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD = "PromptChainStateMachine"
+PACKAGED = "OutlineDraftCritiqueChainStateMachine"  # the sample event's chain, on its own compiled machine
 EXPRESS = "PromptChainExpressStateMachine"
 ANSWERS = {
     "Write an outline": {"title": "Chains offline", "sections": ["Why", "How", "Limits"]},
@@ -93,11 +94,11 @@ def test_the_chain_api_handler_starts_an_execution_the_caller_can_wait_for(
     first = handler(api_event, None)
     second = handler(copy.deepcopy(api_event), None)
 
-    # Then both answers name one execution, on the template's Standard machine, which runs to its end
+    # Then both answers name one execution, on the packaged chain's own machine, which runs to its end
     assert first["statusCode"] == second["statusCode"] == 202
     started = json.loads(first["body"])
     assert json.loads(second["body"])["executionId"] == started["executionId"]
-    assert [item["executionArn"] for item in stack.executions(STANDARD)] == [started["executionArn"]]
+    assert [item["executionArn"] for item in stack.executions(PACKAGED)] == [started["executionArn"]]
     result = stack.wait(started["executionArn"], timeout=60)
     assert result.status == "SUCCEEDED", result.cause
     assert _critique(result.output) == ANSWERS["Critique this draft"]
@@ -121,7 +122,7 @@ def test_the_same_key_with_another_body_is_refused_by_step_functions_rules(
     answer = handler(changed, None)
 
     assert answer["statusCode"] == 409
-    assert len(stack.executions(STANDARD)) == 1
+    assert len(stack.executions(PACKAGED)) == 1
 
 
 def test_sync_mode_runs_on_the_express_machine_through_start_sync_execution(

@@ -56,6 +56,10 @@ def test_project_template_yields_its_functions_with_resolved_environment() -> No
         "PromptChainStateMachine",
         "PromptChainExpressStateMachine",
         "ChainBatchStateMachine",
+        "PackagedChainBatchStateMachine",
+        "OutlineDraftCritiqueChainStateMachine",
+        "ParallelPerspectivesChainStateMachine",
+        "MapOverItemsChainStateMachine",
         "FineTuningEvaluationStateMachine",
         "FineTuningStateMachine",
     }

@@ -42,6 +42,7 @@ from tools.local_lambda import LocalLambdaContext
 
 STANDARD = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChain"
 EXPRESS = "arn:aws:states:us-east-1:123456789012:stateMachine:PromptChainExpress"
+PACKAGED_PREFIX = "arn:aws:states:us-east-1:123456789012:stateMachine:stack-chain-"
 ONE_STEP = {
     "name": "one-step",
     "steps": [{"name": "answer", "model_id": "amazon.nova-lite-v1:0", "prompt": "Answer: {{ input.question }}"}],
@@ -56,7 +57,7 @@ def _request(**fields: Any) -> StartChainRequest:
 
 
 def test_async_start_answers_with_the_execution_id() -> None:
-    machines = FakeMachines(STANDARD)
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX)
 
     execution = start_chain(_request(), machines)
 
@@ -70,9 +71,39 @@ def test_async_start_answers_with_the_execution_id() -> None:
     assert document["input"] == {"question": "why?"}
 
 
+def test_a_packaged_chain_starts_on_its_own_compiled_machine_and_is_read_back_by_its_id() -> None:
+    # Given a request naming a packaged chain, started twice with the same Idempotency-Key
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX)
+    request = StartChainRequest.model_validate({"chain": "outline-draft-critique", "variables": {"topic": "SFN"}})
+    first = start_chain(request, machines, idempotency_key="k-1")
+    again = start_chain(request, machines, idempotency_key="k-1")
+    # Then one execution runs on the chain's own machine, with the compiled machine's input, and none on the generic
+    chain_machine = machines.chains["outline-draft-critique"]
+    [name] = chain_machine.starts
+    assert json.loads(chain_machine.executions[name].input or "") == {"input": {"topic": "SFN"}}
+    assert machines.starts == []
+    assert first == again
+    assert first.execution_id == f"outline-draft-critique.{name}"
+    assert first.execution_arn == execution_arn(f"{PACKAGED_PREFIX}outline-draft-critique", name)
+    # And GET with that id reads it from the chain's machine
+    chain_machine.finish(name, status="SUCCEEDED", output='{"final": 1}')
+    described = describe_chain(first.execution_id, machines)
+    assert (described.execution_id, described.status, described.output) == (
+        first.execution_id,
+        "SUCCEEDED",
+        {"final": 1},
+    )
+
+
+@pytest.mark.parametrize("execution_id", ["no-such-chain.abc", "outline-draft-critique.", "Outline.abc", "a.b.c"])
+def test_ids_of_unknown_packaged_chains_are_not_found(execution_id: str) -> None:
+    with pytest.raises(ExecutionNotFoundError):
+        describe_chain(execution_id, FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX))
+
+
 def test_the_same_idempotency_key_twice_starts_one_execution() -> None:
     # Given a request started with an Idempotency-Key
-    machines = FakeMachines(STANDARD)
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX)
     first = start_chain(_request(), machines, idempotency_key="order-42")
 
     # When the client retries it, while running and after it has ended
@@ -87,7 +118,7 @@ def test_the_same_idempotency_key_twice_starts_one_execution() -> None:
 
 
 def test_the_same_key_with_a_different_body_is_a_conflict() -> None:
-    machines = FakeMachines(STANDARD)
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX)
     start_chain(_request(), machines, idempotency_key="order-42")
 
     with pytest.raises(IdempotencyConflictError):
@@ -109,7 +140,7 @@ def test_execution_names_are_deterministic_and_valid_for_step_functions() -> Non
 def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
     # Given an Express machine that succeeds
     record = ExecutionRecord("n", EXPRESS.replace("stateMachine", "express") + ":n", "SUCCEEDED", output='{"a": 1}')
-    machines = FakeMachines(STANDARD, sync_result=record)
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX, sync_result=record)
 
     execution = start_chain(_request(mode="sync"), machines)
 
@@ -121,7 +152,9 @@ def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
 
 def test_sync_mode_failure_carries_error_and_cause() -> None:
     record = ExecutionRecord("n", "arn", "FAILED", error="ModelOutputNotJsonError", cause="no JSON")
-    execution = start_chain(_request(mode="sync"), FakeMachines(STANDARD, sync_result=record))
+    execution = start_chain(
+        _request(mode="sync"), FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX, sync_result=record)
+    )
 
     assert execution.body() == {
         "executionId": "n",
@@ -133,7 +166,7 @@ def test_sync_mode_failure_carries_error_and_cause() -> None:
 
 
 def test_describe_returns_status_and_output() -> None:
-    machines = FakeMachines(STANDARD)
+    machines = FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX)
     started = start_chain(_request(), machines)
     machines.finish(started.execution_id or "", status="SUCCEEDED", output='{"steps": {}}')
 
@@ -145,7 +178,7 @@ def test_describe_returns_status_and_output() -> None:
 @pytest.mark.parametrize("execution_id", ["does-not-exist", "bad id!", "x" * 81])
 def test_describe_unknown_or_malformed_ids_are_not_found(execution_id: str) -> None:
     with pytest.raises(ExecutionNotFoundError):
-        describe_chain(execution_id, FakeMachines(STANDARD))
+        describe_chain(execution_id, FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX))
 
 
 def test_packaged_chains_are_found_by_name() -> None:
@@ -157,7 +190,7 @@ def test_packaged_chains_are_found_by_name() -> None:
 def test_an_invalid_inline_chain_lists_its_problems() -> None:
     bad = {"name": "bad", "steps": [{"name": "a", "model_id": "amazon.nova-lite-v1:0", "prompt": "{{ steps.z.text }}"}]}
     with pytest.raises(ChainDefinitionError, match=r"steps\.z"):
-        start_chain(_request(chain=bad), FakeMachines(STANDARD))
+        start_chain(_request(chain=bad), FakeMachines(STANDARD, packaged_prefix=PACKAGED_PREFIX))
 
 
 @pytest.mark.parametrize(
@@ -189,7 +222,9 @@ Call = Callable[..., tuple[int, dict[str, Any]]]
 def call(monkeypatch: pytest.MonkeyPatch) -> tuple[Call, FakeMachines]:
     module = importlib.import_module("chain_api.app")
     handler = module.lambda_handler
-    machines = FakeMachines(STANDARD, sync_result=ExecutionRecord("n", "arn", "SUCCEEDED", output='"done"'))
+    machines = FakeMachines(
+        STANDARD, packaged_prefix=PACKAGED_PREFIX, sync_result=ExecutionRecord("n", "arn", "SUCCEEDED", output='"done"')
+    )
     monkeypatch.setattr(module, "machines", lambda: machines)
 
     def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:

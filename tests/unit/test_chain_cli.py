@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import fastjsonschema
 import pytest
@@ -119,21 +120,27 @@ def test_an_unreadable_file_is_bad_usage(tmp_path: Path) -> None:
         assert err.startswith(f"error: {path}: ")
 
 
-def test_compile_prints_a_machine_that_holds_the_plan_and_takes_only_the_variables() -> None:
+def test_compile_prints_the_chains_own_machine_with_a_state_per_step() -> None:
     # Given a packaged chain
     # When it is compiled
     status, out, _ = run_cli("compile", str(LIBRARY / "outline-draft-critique.json"))
-    # Then the ASL starts with the chain's own set-up, its plan written in, and still checks what it takes
+    # Then the ASL is the chain's native JSONata machine: its input checked first, then one state per step by name
     assert status == 0
     machine = json.loads(out)
-    assert machine["StartAt"] == "Start Chain"
-    setup = machine["States"]["Start Chain"]["Output"]
-    assert "$states.input.plan" not in setup
-    assert "$states.input.chain" not in setup
-    assert '"outline-draft-critique"' in setup
-    assert '"name": "critique"' in setup
-    assert machine["States"]["Reject Input"]["Error"] == "PromptChain.InvalidInput"
-    assert "${PreprocessPromptFunctionArn}" in out
+    assert machine["QueryLanguage"] == "JSONata"
+    assert machine["StartAt"] == "Check Input"
+    assert {"outline", "draft", "critique"} <= set(machine["States"])
+    # And the template's values are left as DefinitionSubstitutions
+    assert "${PostprocessResultFunctionArn}" in out
+
+
+def _state_names(states: dict[str, Any]) -> list[str]:
+    names = list(states)
+    for state in states.values():
+        for inner in [state.get("ItemProcessor") or state.get("Iterator"), *state.get("Branches", [])]:
+            if inner:
+                names += _state_names(inner["States"])
+    return names
 
 
 def test_graph_draws_every_state_of_the_compiled_machine() -> None:
@@ -143,8 +150,8 @@ def test_graph_draws_every_state_of_the_compiled_machine() -> None:
     # Then every state of the machine and of its Map is a node of the flowchart
     assert status == 0
     assert out.startswith("flowchart TD\n")
-    machine = json.loads(compiled)
-    names = [*machine["States"], *machine["States"]["Run Stage Steps"]["ItemProcessor"]["States"]]
+    names = _state_names(json.loads(compiled)["States"])
+    assert len(names) > len(json.loads(compiled)["States"])
     for name in names:
         assert f'"{name}"' in out or f'"{name} (Map)"' in out
 

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from companion.errors import InputValidationError, MissingTemplateVariablesError, RequestEncodingError
+from companion.errors import (
+    InputValidationError,
+    MissingTemplateVariablesError,
+    RequestEncodingError,
+    S3LocationError,
+)
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 BUCKET = "companion-test-payloads"
@@ -143,3 +148,28 @@ def test_the_budget_is_measured_exactly(s3: Any, invoke: Invoke) -> None:
     assert invoke("PreprocessPromptFunction", exact)["offloaded"] is False
     under = _event(variables=variables, offload={"max_inline_bytes": size - 1})
     assert invoke("PreprocessPromptFunction", under)["offloaded"] is True
+
+
+def test_an_earlier_answer_kept_in_s3_is_read_back_in_full(s3: Any, invoke: Invoke) -> None:
+    # Given an earlier step's answer that a compiled chain kept in S3 (its variable holds a preview and the reference)
+    full = "word " * 50_000
+    key = "offload/responses/exec-1/draft.json"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps({"content": [{"type": "text", "text": full}]}).encode())
+    kept = {"text": full[:500], "json": None, "ref": f"s3://{BUCKET}/{key}", "truncated": True, "family": "claude"}
+    event = _event(
+        prompt={"messages": [{"role": "user", "content": "Critique: {{ steps.draft.text }}"}]},
+        variables={"steps": {"draft": kept}},
+    )
+    # When pre-processed
+    output = invoke("PreprocessPromptFunction", event)
+    # Then the prompt holds the whole answer (so large that the Body went to S3 itself)
+    assert output["offloaded"] is True
+    body = json.loads(s3.get_object(Bucket=BUCKET, Key="offload/requests/exec-1/draft.json")["Body"].read())
+    assert body["messages"][0]["content"] == f"Critique: {full}"
+
+
+def test_a_reference_outside_the_offload_prefix_is_refused(s3: Any, invoke: Invoke) -> None:
+    kept = {"text": "x", "ref": f"s3://{BUCKET}/prompt-sets/secret.jsonl", "truncated": True, "family": "claude"}
+    event = _event(variables={"topic": "t", "steps": {"draft": kept}})
+    with pytest.raises(S3LocationError, match="offload/"):
+        invoke("PreprocessPromptFunction", event)

@@ -1,4 +1,4 @@
-"""The YAML state machines as people read them: retry policies named once (statemachines/retry_policies.yaml) and
+"""The YAML state machines as people read them: retry policies named once (companion.retry_policies) and
 copied unchanged, the query language declared once, JSONata laid out on lines, no alias CloudFormation would misread,
 and no fine-tuning default restated in ASL or in the retraining schedule."""
 
@@ -36,6 +36,12 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         {"ErrorEquals": ["Bedrock.ThrottlingException", "Bedrock.ServiceUnavailableException",
                          "Bedrock.InternalServerException"],
          "IntervalSeconds": 5, "MaxAttempts": 4, "BackoffRate": 2.0, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
+    ],
+    "bedrock_invoke_transient": [
+        {"ErrorEquals": ["Bedrock.ThrottlingException", "Bedrock.ServiceUnavailableException",
+                         "Bedrock.InternalServerException", "Bedrock.ModelTimeoutException",
+                         "Bedrock.ModelNotReadyException"],
+         "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2.0, "MaxDelaySeconds": 30, "JitterStrategy": "FULL"}
     ],
     "s3_transient": [
         {"ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"], "IntervalSeconds": 2, "MaxAttempts": 3,
@@ -112,7 +118,9 @@ def test_every_task_retries_with_a_named_policy_copied_unchanged(name: str) -> N
 def test_a_stale_copy_is_rewritten_and_an_unknown_name_refused(tmp_path: Path) -> None:
     # Given a Task whose Retry block differs from its named policy
     policies = load_policies()
-    stale = "Call:\n  Retry: # s3_transient (retry_policies.yaml)\n    - ErrorEquals: [S3.S3Exception]\n  End: true"
+    stale = (
+        "Call:\n  Retry: # s3_transient (companion.retry_policies)\n    - ErrorEquals: [S3.S3Exception]\n  End: true"
+    )
 
     # When rendering it
     rendered = render(stale, policies, "stale.asl.yaml")
@@ -122,7 +130,7 @@ def test_a_stale_copy_is_rewritten_and_an_unknown_name_refused(tmp_path: Path) -
     assert parsed["Call"] == {"Retry": POLICIES["s3_transient"], "End": True}
     # And a name the home does not have is an error naming the file and line
     with pytest.raises(RetryPolicyError, match=r"typo.asl.yaml: line 2: no retry policy 'nope'"):
-        render("A:\n  Retry: # nope (retry_policies.yaml)\n", policies, "typo.asl.yaml")
+        render("A:\n  Retry: # nope (companion.retry_policies)\n", policies, "typo.asl.yaml")
     # And the command says which file is stale without writing it
     definition = tmp_path / "stale.asl.yaml"
     definition.write_text(stale, encoding="utf-8")

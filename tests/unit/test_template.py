@@ -333,7 +333,7 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
 JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
     # Object keys are chosen at run time (execution and step names); the prefix is the boundary.
     (
-        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|prompt-sets"
+        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|prompt-sets"
         r"|batches/results|batches/summaries|fine-tuning/[a-z/-]+)/\*$",
         "objects under one project prefix",
     ),
@@ -341,6 +341,12 @@ JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
     (
         r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{[A-Za-z]+\}:\*$",
         "executions of one machine",
+    ),
+    # A packaged chain's own machine, named after the stack and the chain (tools/generate_chains.py).
+    (
+        r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:"
+        r"\$\{AWS::StackName\}-chain-[a-z0-9-]+:\*$",
+        "executions of one packaged chain's machine",
     ),
     (
         r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:"
@@ -479,12 +485,16 @@ def test_extra_model_arns_are_granted_exactly_and_only_when_given(
     }
 
 
-def test_preprocess_prompt_may_only_write_offloaded_requests(transformed: dict[str, Any]) -> None:
+def test_preprocess_prompt_may_only_write_requests_and_read_answers(transformed: dict[str, Any]) -> None:
     # Given the S3 permissions of the pre-processing function
     grants = _s3_grants(transformed, "PreprocessPromptFunction")
 
-    # Then it may put objects under offload/requests/ and do nothing else in S3
-    assert grants == {("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}")}
+    # Then it may put objects under offload/requests/, read the answers a compiled chain keeps under
+    # offload/responses/, and do nothing else in S3
+    assert grants == {
+        ("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}"),
+        ("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}"),
+    }
 
 
 def test_resolve_output_may_only_read_and_list_offloaded_responses(transformed: dict[str, Any]) -> None:

@@ -30,7 +30,6 @@ from tools.offline import report
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
 TEMPLATE: Final[Path] = ROOT / "template.yaml"
-GENERIC_MACHINE_ID: Final[str] = "PromptChainStateMachine"
 SCHEMA_ID: Final[str] = "urn:sfn-bedrock-companion:schemas:chain"
 JSON_SCHEMA_DIALECT: Final[str] = "https://json-schema.org/draft/2020-12/schema"
 _OK: Final[str] = "SUCCEEDED"
@@ -193,7 +192,7 @@ def chain_file_schema() -> dict[str, Any]:
 def run(chain: Any, chain_input: dict[str, Any], args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``chain`` offline on the template's stack (real handlers, moto, SIMULATED Bedrock); the exit status."""
     from tools.chain.answers import standin_for  # noqa: PLC0415
-    from tools.chain.machine import chain_machine, machine_input  # noqa: PLC0415
+    from tools.chain.machine import chain_machine, machine_input, substituted  # noqa: PLC0415
 
     recorder = report.RunRecorder()
     progress = report.ProgressPrinter(err)
@@ -206,13 +205,12 @@ def run(chain: Any, chain_input: dict[str, Any], args: argparse.Namespace, out: 
 
         with mock_aws():
             template = runner.load_template_file(str(TEMPLATE), [])
-            generic = template.state_machines[GENERIC_MACHINE_ID].definition
-            definition = chain_machine(chain, generic)
+            definition = substituted(chain_machine(chain), template)
             bedrock = recorder.wrap_bedrock(standin_for([chain]))
             handlers = recorder.wrap_functions(handlers_for(template), runner.memory_of(template))
             with OfflineStack(template, functions=handlers, bedrock=bedrock, time_scale=0.0) as stack:
                 machine_arn = stack.engine.create_machine(f"chain-{chain.name}", definition)
-                execution = stack.engine.start(machine_arn, machine_input(chain, chain_input))
+                execution = stack.engine.start(machine_arn, machine_input(chain_input))
                 result = stack.engine.wait(execution, timeout=args.timeout, on_event=progress)
     status = str(result.status)
     if args.json:

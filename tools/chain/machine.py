@@ -1,60 +1,36 @@
-"""Where the chain command gets a chain's state machine: the one seam between it and how chains become ASL.
+"""Where the chain command gets a chain's state machine: the chain compiler, and the template's values for it.
 
-Today a chain's machine is the generic prompt-chain machine (``statemachines/prompt_chain.asl.json``, which runs any
-chain's plan from its input) with this chain's plan written into its first state, so the machine runs this chain
-and nothing else and takes only the chain's input variables. When the chain compiler lands, :func:`chain_machine`
-returns ``compile_chain(chain)`` and :func:`machine_input` what that machine takes; nothing else here changes.
+A chain file becomes its own native machine (``companion.chains.compiler.compile_chain``), exactly what ``make
+generate`` writes for a packaged chain; offline, its ``${...}`` DefinitionSubstitutions take the values the template
+gives the packaged chains' machines (the step functions' ARNs, the payload bucket).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
-from companion.chains import Chain, execution_input
+from companion.chains import Chain
+from companion.chains.compiler import SUBSTITUTIONS, compile_chain, machine_input
 
-GENERIC_MACHINE: Final[Path] = Path(__file__).resolve().parents[2] / "statemachines" / "prompt_chain.asl.json"
-_START_STATE: Final[str] = "Start Chain"
-# Where the generic machine's first state reads the chain's name and plan from the execution input (once each).
-_FROM_INPUT: Final[tuple[str, ...]] = ("$states.input.chain", "$states.input.plan")
+if TYPE_CHECKING:
+    from tools.offline.template import Template
 
-
-class MachineShapeError(Exception):
-    """The generic machine no longer has the shape this module writes a plan into."""
+__all__ = ["chain_machine", "machine_input", "substituted"]
 
 
-def chain_machine(chain: Chain, generic: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ASL that runs ``chain``, with the ``${...}`` placeholders its template resource substitutes.
-
-    Parameters
-    ----------
-    chain
-        A chain from ``load_chain``.
-    generic
-        The generic machine to start from (e.g. the template's, already substituted); the committed file when None.
-    """
-    machine: dict[str, Any] = (
-        json.loads(json.dumps(generic))
-        if generic is not None
-        else json.loads(GENERIC_MACHINE.read_text(encoding="utf-8"))
-    )
-    start = machine.get("States", {}).get(_START_STATE, {})
-    output = start.get("Output")
-    if not isinstance(output, str) or not all(output.count(place) == 1 for place in _FROM_INPUT):
-        raise MachineShapeError(f"{_START_STATE!r} does not read the chain and its plan from the input once each")
-    plan = execution_input(chain)["plan"]
-    # JSON is a JSONata literal, so the plan goes in as it is; the state's input check then sees a valid plan and
-    # checks only what the machine still takes: {"input": {...}}.
-    for place, literal in zip(_FROM_INPUT, (json.dumps(chain.name), json.dumps(plan, ensure_ascii=False)), strict=True):
-        output = output.replace(place, literal)
-    start["Output"] = output
-    start["Comment"] = f"Sets up the loop for chain {chain.name!r}: its plan is part of this machine."
-    machine["Comment"] = f"Runs the prompt chain {chain.name!r}. " + str(machine.get("Comment", ""))
-    return machine
+def chain_machine(chain: Chain) -> dict[str, Any]:
+    """The ASL that runs ``chain``, with the ``${...}`` placeholders its template resource substitutes."""
+    return compile_chain(chain)
 
 
-def machine_input(_chain: Chain, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """The execution input of :func:`chain_machine`'s machine for one run with ``variables`` as ``input``."""
-    return {"input": dict(variables)}
+def substituted(definition: dict[str, Any], template: Template) -> dict[str, Any]:
+    """``definition`` with the template's values for the compiled machines' DefinitionSubstitutions."""
+    arns = {f"{spec.logical_id}Arn": spec.arn for spec in template.functions.values()}
+    values = {name: arns[name] for name in SUBSTITUTIONS if name in arns}
+    values["PayloadBucketName"] = template.buckets["PayloadBucket"]
+    text = json.dumps(definition)
+    for name, value in values.items():
+        text = text.replace(f"${{{name}}}", value)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

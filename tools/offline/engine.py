@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from tools.offline.mock_config import TestCase
 
 REGION: Final[str] = "us-east-1"
 ACCOUNT: Final[str] = "123456789012"
+_EXPRESS_CHILDREN = re.compile(r'"ExecutionType"\s*:\s*"EXPRESS"')
 _ROLE_ARN: Final[str] = f"arn:aws:iam::{ACCOUNT}:role/offline-state-machine"
 # Completion is pushed by the engine; this is only the fallback poll interval (see ExecutionBoard.follow).
 _POLL_SECONDS: Final[float] = 0.05
@@ -213,6 +215,9 @@ class OfflineEngine:
     def create_machine(self, name: str, definition: dict[str, Any] | str, *, machine_type: str = "STANDARD") -> str:
         """Create a state machine in moto; its ARN (``arn:aws:states:us-east-1:123456789012:stateMachine:<name>``)."""
         text = definition if isinstance(definition, str) else json.dumps(definition)
+        # moto's ASL grammar accepts only STANDARD Distributed Map children; offline they run as STANDARD (the same
+        # states, billed differently on AWS).
+        text = _EXPRESS_CHILDREN.sub('"ExecutionType": "STANDARD"', text)
         created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
         return str(created["stateMachineArn"])
 

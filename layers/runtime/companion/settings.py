@@ -46,6 +46,10 @@ StateMachineArn = Annotated[str, Field(pattern=r"^arn:[\w-]+:states:[a-z0-9-]+:\
 class ChainApiSettings(Settings):
     standard_state_machine_arn: StateMachineArn
     express_state_machine_arn: StateMachineArn
+    # A packaged chain's machine is this prefix and the chain's name (tools/generate_chains.py names them so).
+    chain_state_machine_arn_prefix: Annotated[
+        str, Field(pattern=r"^arn:[\w-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]*$")
+    ]
 
 
 class ValidateDatasetSettings(Settings):

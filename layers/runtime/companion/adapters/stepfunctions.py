@@ -30,10 +30,30 @@ class StepFunctionsMachines:
     """The :class:`~companion.chains.api.StateMachines` port over boto3 (and, without an Express machine, the
     :class:`~companion.executions.StandardMachine` port). ``client`` is injectable for tests."""
 
-    def __init__(self, standard_arn: str, express_arn: str | None = None, client: SFNClient | None = None) -> None:
+    def __init__(
+        self,
+        standard_arn: str,
+        express_arn: str | None = None,
+        client: SFNClient | None = None,
+        *,
+        packaged_arn_prefix: str | None = None,
+    ) -> None:
         self._standard_arn = standard_arn
         self._express_arn = express_arn
         self._given_client = client
+        self._packaged_arn_prefix = packaged_arn_prefix
+
+    def packaged(self, chain: str) -> StepFunctionsMachines:
+        """The machines of packaged chain ``chain``: its own Standard machine, ``<packaged_arn_prefix><chain>``.
+
+        Raises
+        ------
+        ConfigurationError
+            This adapter was built without the packaged machines' ARN prefix.
+        """
+        if self._packaged_arn_prefix is None:
+            raise ConfigurationError("no ARN prefix of the packaged chains' state machines is configured")
+        return StepFunctionsMachines(f"{self._packaged_arn_prefix}{chain}", client=self._given_client)
 
     @property
     def _client(self) -> SFNClient:

@@ -1,8 +1,10 @@
 """Starting and reading prompt chains over HTTP: the domain behind ``POST /chains`` and ``GET /chains/{id}``.
 
-A request names a packaged chain (``companion/chains/library/<name>.json``) or carries a chain inline; it runs on the
-Standard machine (``async``: answered at once with the execution id) or on the Express machine (``sync``: answered
-with the result, so only for chains that finish well within API Gateway's 29-second integration timeout).
+A request names a packaged chain (``companion/chains/library/<name>.json``) or carries a chain inline. ``async`` runs a
+packaged chain on its own compiled Standard machine (``companion.chains.compiler``; the execution id is then
+``<chain>.<name>``) and an inline chain on the generic interpreter's Standard machine, answering at once with the
+execution id; ``sync`` runs either on the interpreter's Express machine and answers with the result, so only for
+chains that finish well within API Gateway's 29-second integration timeout.
 
 An ``Idempotency-Key`` becomes the execution name (see ``companion.executions``), so a retried request finds the
 execution the first one started instead of starting a second. Express machines do not de-duplicate names, so ``sync``
@@ -15,11 +17,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from companion.chains import ChainName, execution_input, resolve_chain
-from companion.errors import InputValidationError
+from companion.chains import ChainName, execution_input, packaged_chain, resolve_chain
+from companion.chains.compiler import machine_input
+from companion.errors import ExecutionNotFoundError, InputValidationError, UnknownChainError
 from companion.executions import (
     ExecutionRecord,
     ExecutionView,
+    StandardMachine,
     describe_by_id,
     execution_document,
     execution_name,
@@ -56,7 +60,12 @@ ChainExecution = ExecutionView
 
 
 class StateMachines(Protocol):
-    """The port to the two prompt-chain state machines (adapter: ``companion.adapters.stepfunctions``)."""
+    """The port to the prompt-chain state machines (adapter: ``companion.adapters.stepfunctions``): the interpreter's
+    Standard and Express machines, and each packaged chain's own machine."""
+
+    def packaged(self, chain: str) -> StandardMachine:
+        """The Standard machine compiled for packaged chain ``chain``."""
+        ...
 
     def start_execution(self, name: str, document: str) -> str:
         """Start ``name`` on the Standard machine; the execution ARN. Raises ExecutionAlreadyExistsError."""
@@ -100,8 +109,13 @@ def start_chain(
     IdempotencyConflictError
         The key was used before with a different request.
     """
-    text = execution_document(execution_input(resolve_chain(request.chain), request.variables))
+    chain = resolve_chain(request.chain)
     name = execution_name(idempotency_key)
+    if isinstance(request.chain, str) and request.mode == "async":
+        document = execution_document(machine_input(request.variables))
+        arn = start_idempotently(machines.packaged(chain.name), name, document)
+        return ChainExecution(execution_id=f"{chain.name}.{name}", execution_arn=arn, status="RUNNING")
+    text = execution_document(execution_input(chain, request.variables))
     if request.mode == "sync":
         return view(machines.start_sync_execution(name, text))
     arn = start_idempotently(machines, name, text)
@@ -116,7 +130,15 @@ def describe_chain(execution_id: str, machines: StateMachines) -> ChainExecution
     ExecutionNotFoundError
         No execution has this id (a malformed id cannot name one).
     """
-    return describe_by_id(execution_id, machines)
+    chain, packaged, name = execution_id.partition(".")
+    if not packaged:
+        return describe_by_id(execution_id, machines)
+    try:
+        packaged_chain(chain)
+    except UnknownChainError as exc:
+        raise ExecutionNotFoundError(f"no execution with id {execution_id!r}") from exc
+    found = describe_by_id(name, machines.packaged(chain))
+    return found.model_copy(update={"execution_id": execution_id})
 
 
 __all__ = [

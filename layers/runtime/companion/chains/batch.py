@@ -384,9 +384,10 @@ def _count(record: dict[str, Any], counts: ItemCounts, tokens: TokenTotals, fail
     if len(failures) < MAX_REPORTED_FAILURES:
         error, cause = _inner_failure(record.get("Error"), record.get("Cause"))
         item = _loaded(record.get("Input"))
-        # The child's input is the ItemSelector's {chain, plan, input, index}; moto records the raw line instead.
-        index = item.get("index") if "plan" in item else None
-        line = item.get("input") if "plan" in item else item
+        # The child's input is the ItemSelector's {chain, [plan,] input, index}; moto records the raw line instead.
+        selected = "chain" in item and "input" in item and "index" in item
+        index = item.get("index") if selected else None
+        line = item.get("input") if selected else item
         failures.append(
             ItemFailure(
                 index=index if isinstance(index, int) else None,

@@ -68,7 +68,7 @@ _USAGE_CONTAINERS = (("usage",), ("Usage",), ("meta", "billed_units"))
 _CONVERSE_MESSAGE_PATHS = (("Output", "Message"), ("output", "message"))
 _EMBEDDING_TYPE_PREFERENCE = "float"
 
-_STOP_REASONS: dict[str, StopReason] = {
+STOP_REASONS: dict[str, StopReason] = {  # also emitted as JSONata (codec/jsonata.py)
     **dict.fromkeys(("end_turn", "stop", "complete", "finish", "finished"), "end_turn"),
     # Converse's model_context_window_exceeded truncates the answer just like a token limit does.
     **dict.fromkeys(
@@ -89,7 +89,7 @@ def canonical_stop_reason(raw: str | None) -> StopReason:
     """Map a family's raw stop reason to the canonical one (case-insensitive); ``unknown`` when there is none."""
     if raw is None or not raw.strip():
         return "unknown"
-    return _STOP_REASONS.get(raw.strip().lower(), "other")
+    return STOP_REASONS.get(raw.strip().lower(), "other")
 
 
 # --- serialized bodies -------------------------------------------------------------------------------------------

@@ -65,7 +65,9 @@ def _check_conversation(request: NeutralRequest, family: str, *, allow_prefill: 
         )
 
 
-def _refuse_control_tokens(texts: Sequence[tuple[str, str]], pattern: re.Pattern[str], family: str) -> None:
+def _refuse_control_tokens(texts: Sequence[tuple[str, str]], pattern: re.Pattern[str] | None, family: str) -> None:
+    if pattern is None:
+        return
     for where, text in texts:
         found = pattern.search(text)
         if found is not None:
@@ -177,18 +179,30 @@ _mistral_prompt = _inst_prompt(
 )
 
 
+def substitution_guard(model_id: str, family: ModelFamily) -> re.Pattern[str] | None:
+    """The control tokens a family's prompt template gives a meaning to, which no turn text may contain.
+
+    ``None`` for families that take turns as structured data. State machines that render text at run time refuse
+    the same pattern (see :mod:`companion.codec.jsonata`).
+    """
+    if family is ModelFamily.LLAMA:
+        return _INST_CONTROL if is_llama2(model_id) else _LLAMA3_CONTROL
+    if family is ModelFamily.MISTRAL_TEXT:
+        return _INST_CONTROL
+    return None
+
+
 def _llama_layout(request: NeutralRequest, model_id: str) -> dict[str, Any]:
     _check_conversation(request, "llama", allow_prefill=False)
+    _refuse_control_tokens(_labelled(request), substitution_guard(model_id, ModelFamily.LLAMA), "llama")
     if is_llama2(model_id):
-        _refuse_control_tokens(_labelled(request), _INST_CONTROL, "llama")
         return {"prompt": _llama2_prompt(_system(request), request.messages)}
-    _refuse_control_tokens(_labelled(request), _LLAMA3_CONTROL, "llama")
     return {"prompt": _llama3_prompt(_system(request), request.messages)}
 
 
-def _mistral_text_layout(request: NeutralRequest, _model_id: str) -> dict[str, Any]:
+def _mistral_text_layout(request: NeutralRequest, model_id: str) -> dict[str, Any]:
     _check_conversation(request, "mistral_text", allow_prefill=False)
-    _refuse_control_tokens(_labelled(request), _INST_CONTROL, "mistral_text")
+    _refuse_control_tokens(_labelled(request), substitution_guard(model_id, ModelFamily.MISTRAL_TEXT), "mistral_text")
     return {"prompt": _mistral_prompt(_system(request), request.messages)}
 
 

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.codec import NeutralRequest, Turn, encode_json, resolve_family
+from companion.codec import NeutralRequest, Turn, decode, encode_json, resolve_family
 from companion.codec.models import InferenceParameters, ModelFamily
-from companion.errors import InputValidationError
-from companion.s3uri import S3Location, key_segment
+from companion.errors import InputValidationError, PromptTooLargeError
+from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import PayloadBudget, PreprocessSettings
 from companion.steps.templating import render_all
 from companion.task_io import TaskInput, json_bytes
@@ -62,6 +62,49 @@ class PreprocessPromptOutput(BaseModel):
 class BodyStore(Protocol):
     def put_json(self, location: S3Location, body: bytes) -> None: ...
 
+    def get_bytes(self, location: S3Location) -> bytes: ...
+
+
+_MAX_REFERENCES = 200
+"""Answers read back from S3 for one prompt at most (a map's results included)."""
+
+
+def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> dict[str, Any]:
+    """``variables`` with each earlier answer kept in S3 by reference (``{text: preview, ref, family, truncated}``,
+    as a compiled chain machine keeps answers too large for its state) replaced by its full text.
+
+    Raises
+    ------
+    S3LocationError
+        A reference lies outside the offload prefix of the payload bucket.
+    OffloadedObjectNotFoundError, ResponseDecodingError
+        The referenced answer is gone or is not the family's answer.
+    PromptTooLargeError
+        More than ``_MAX_REFERENCES`` references.
+    """
+    steps = variables.get("steps")
+    if not isinstance(steps, dict):
+        return variables
+    budget = [_MAX_REFERENCES]
+
+    def full(value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("ref"), str) and value.get("truncated") is True:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise PromptTooLargeError(f"the prompt uses more than {_MAX_REFERENCES} answers kept in S3")
+            where = "variables.steps ref"
+            location = parse_s3_uri(
+                value["ref"], where=where, bucket=settings.offload_bucket, prefix=settings.offload_prefix
+            )
+            family = value.get("family")
+            answer = decode(store.get_bytes(location), str(value.get("model_id") or family), family)
+            return {**value, "text": answer.text, "truncated": False}
+        if isinstance(value, dict) and isinstance(value.get("results"), list):
+            return {**value, "results": [full(item) for item in value["results"]]}
+        return value
+
+    return {**variables, "steps": {name: full(value) for name, value in steps.items()}}
+
 
 def preprocess_prompt(
     task: PreprocessPromptInput, settings: PreprocessSettings, store: BodyStore
@@ -78,13 +121,16 @@ def preprocess_prompt(
     ------
     TemplateSyntaxError, MissingTemplateVariablesError, PromptTooLargeError
         From rendering.
+    S3LocationError, OffloadedObjectNotFoundError, ResponseDecodingError
+        An earlier answer the prompt uses is kept in S3 and cannot be read back.
     UnknownModelFamilyError, RequestEncodingError
         From the codec.
     InputValidationError
         The rendered prompt contains text that cannot be encoded as UTF-8.
     """
     family = resolve_family(task.model_id, task.model_family)
-    neutral = _render_request(task)
+    variables = _dereferenced(task.variables, settings, store)
+    neutral = _render_request(task.model_copy(update={"variables": variables}))
     body, body_json = encode_json(neutral, task.model_id, family)
 
     folder = f"{key_segment(task.execution_name)}/{key_segment(task.step)}"
