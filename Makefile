@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks
 
-.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench clean
+.PHONY: help setup demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build bench fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
+
+fuzz:  ## the fuzz tier's full run: 11,000 hostile events across the ten functions, figures per function
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tests.fuzz.run --events-per-function 1100 --seed 1
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis
