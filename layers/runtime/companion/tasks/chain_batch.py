@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from companion import safejson
+from companion.causes import public_cause
 from companion.chains import ChainName, execution_input, resolve_chain
 from companion.errors import (
     InputValidationError,
@@ -159,7 +161,7 @@ def _count_prompt_lines(store: BatchStore, location: S3Location, *, max_line_byt
 
 def _line_problem(line: bytes) -> str | None:
     try:
-        value = json.loads(line.decode("utf-8"))
+        value = safejson.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return "not UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -329,7 +331,6 @@ class _ArrayReader:
 
     def __init__(self, where: str) -> None:
         self._where = where
-        self._decoder = json.JSONDecoder()
         self._buffer = ""
         self._state: Literal["before", "inside", "closed"] = "before"
 
@@ -356,7 +357,9 @@ class _ArrayReader:
                 position += 1
                 continue
             try:
-                value, position = self._decoder.raw_decode(buffer, position)
+                value, position = safejson.raw_decode(buffer, position)
+            except safejson.JsonLimitError as exc:
+                raise InputValidationError(f"{self._where}: a child execution record is unusable: {exc.msg}") from exc
             except json.JSONDecodeError:
                 break  # the record continues in the next chunk; close() reports one that never ends
             if not isinstance(value, dict):
@@ -403,8 +406,13 @@ def _inner_failure(error: Any, cause: Any) -> tuple[str | None, str | None]:
     as its Cause; the chain's own Error and Cause are what a user needs."""
     described = _loaded(cause)
     if isinstance(described.get("Error"), str):
-        return described["Error"], _short(described.get("Cause"))
-    return (str(error) if error is not None else None), _short(cause)
+        return described["Error"], _public(described.get("Cause"))
+    return (str(error) if error is not None else None), _public(cause)
+
+
+def _public(cause: Any) -> str | None:
+    # Stored summaries are read by people who did not deploy the stack: no stack traces (companion.causes).
+    return _short(public_cause(cause) if isinstance(cause, str) else cause)
 
 
 def _loaded(text: Any) -> dict[str, Any]:
@@ -413,7 +421,7 @@ def _loaded(text: Any) -> dict[str, Any]:
     if not isinstance(text, str):
         return {}
     try:
-        value = json.loads(text)
+        value = safejson.loads(text)
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -421,7 +429,7 @@ def _loaded(text: Any) -> dict[str, Any]:
 
 def _json_object(data: bytes, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value = safejson.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputValidationError(f"{where}: not JSON ({exc})") from exc
     if not isinstance(value, dict):
@@ -436,7 +444,7 @@ def _whole(value: Any) -> int:
 def _short(value: Any) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= _MAX_CAUSE_CHARS else text[:_MAX_CAUSE_CHARS] + "..."
 
 

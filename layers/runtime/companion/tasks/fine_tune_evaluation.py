@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from companion import safejson
 from companion.chains import execution_input, load_chain
 from companion.codec import resolve_family
 from companion.codec.models import ModelFamily
@@ -260,9 +261,9 @@ def read_prompt_set(data: bytes, where: str) -> list[EvaluationPrompt]:
         text = data.decode("utf-8")
         stripped = text.lstrip()
         if stripped.startswith("["):
-            items: list[Any] = json.loads(stripped)
+            items: list[Any] = safejson.loads(stripped)
         else:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            items = [safejson.loads(line) for line in text.splitlines() if line.strip()]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputValidationError(f"{where}: not a JSON array nor JSONL of {{prompt, reference}}: {exc}") from exc
     if not items or len(items) > MAX_PROMPTS:
@@ -339,7 +340,13 @@ def chain_answers(record: ExecutionRecord, count: int) -> list[str]:
     """
     if record.status != "SUCCEEDED" or record.output is None:
         raise InputValidationError(f"evaluation chain {record.arn} ended {record.status}; it has no answers")
-    steps: Mapping[str, Any] = json.loads(record.output).get("steps") or {}
+    try:
+        output = safejson.loads(record.output)
+    except json.JSONDecodeError as exc:
+        raise InputValidationError(f"evaluation chain {record.arn}: its output is not usable JSON ({exc.msg})") from exc
+    steps = output.get("steps") if isinstance(output, dict) else None
+    if not isinstance(steps, Mapping):
+        steps = {}
     answers: list[str] = []
     for index in range(count):
         step = steps.get(step_name(index))
