@@ -364,8 +364,8 @@ def event_for(function: str, seed: int, index: int) -> Any:
     """The ``index``-th hostile event for ``function`` in run ``seed``: targeted, mutated, or not an object at all."""
     rng = random.Random(f"{function}:{seed}:{index}")
     roll = rng.random()
-    if function in BASES and roll < 0.35:
-        return mutate(BASES[function], rng)
-    if roll < 0.40:
+    if roll < 0.05:
         return whole_event(rng)
+    if function in BASES and roll < 0.40:
+        return mutate(BASES[function], rng)
     return GENERATORS[function](rng)

@@ -48,6 +48,9 @@ _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _BRACES = re.compile(r"\{\{|\}\}")
 
 ModelRole = Literal["base", "custom"]
+EXECUTION_ARN = (
+    r"^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-\d:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$"
+)
 
 
 class EvaluationPrompt(BaseModel):
@@ -119,7 +122,9 @@ class ChainRun(BaseModel):
 
     model: ModelRole
     model_id: str
-    execution_arn: str
+    execution_arn: Annotated[str, Field(pattern=EXECUTION_ARN)] = Field(
+        description="A Standard execution's ARN, checked before it reaches DescribeExecution."
+    )
 
 
 class ScoreEvaluationInput(BaseModel):
