@@ -22,8 +22,8 @@ from companion.causes import public_cause
         ('{"a": ' * 101 + "1" + "}" * 101, "nesting deeper than 100"),
         ("9" * 5000, "5000 digits"),
         ("1e999", "out of range"),
-        ('{"a": NaN}', "NaN is not JSON"),
-        ("[-Infinity]", "-Infinity is not JSON"),
+        ('{"a": NaN}', "NaN is not a JSON number"),
+        ("[-Infinity]", "-Infinity is not a JSON number"),
     ],
 )
 def test_limits_raise_a_decode_error_that_says_which(text: str, problem: str) -> None:

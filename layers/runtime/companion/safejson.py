@@ -43,7 +43,7 @@ def _number_hooks(max_number_chars: int) -> dict[str, Any]:
         return value
 
     def parse_constant(name: str) -> Any:
-        raise JsonLimitError(f"{name} is not JSON")
+        raise JsonLimitError(f"{name} is not a JSON number")
 
     return {"parse_int": parse_int, "parse_float": parse_float, "parse_constant": parse_constant}
 
