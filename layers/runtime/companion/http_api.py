@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from traceback import format_tb
 from http import HTTPStatus
 from typing import Any
 
@@ -64,9 +65,10 @@ def resolve_safely(app: APIGatewayRestResolver, event: Any, context: LambdaConte
         return _answer(HTTPStatus.BAD_REQUEST, "InvalidRequestError", message)
     try:
         return app.resolve(event, context)
-    except Exception:  # noqa: BLE001  (any failure: the caller gets a 500 without internals, the log the trace)
-        # Ours, not the caller's: the trace goes to the log, the caller gets an id to quote.
-        logger.exception("request failed")
+    except Exception as exc:  # noqa: BLE001  (any failure: the caller gets a 500 without internals, the log the trace)
+        # Ours, not the caller's: the trace goes to the log, the caller gets an id to quote. The trace without the
+        # message, which may quote the request's text.
+        logger.error("request failed", error_type=type(exc).__name__, stack="".join(format_tb(exc.__traceback__)))
         request_id = getattr(context, "aws_request_id", "unknown")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", f"request {request_id} failed")
 
