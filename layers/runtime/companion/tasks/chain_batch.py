@@ -194,9 +194,17 @@ class ItemCounts(BaseModel):
 
 
 class TokenTotals(BaseModel):
+    """Tokens of the answers succeeded chains kept, and apart from them (``unaccepted_*``) the tokens of answers
+    Bedrock returned and no succeeded chain kept: rejected by a re-prompt loop, received by a step that then failed,
+    or received by a chain that failed. Billed all the same.
+
+    A chain reports them as ``usage.unaccepted`` in its output, and as ``usage`` in its failure cause."""
+
     input: int = 0
     output: int = 0
     steps_without_usage: int = 0
+    unaccepted_input: int = 0
+    unaccepted_output: int = 0
 
 
 class ItemFailure(BaseModel):
@@ -383,7 +391,12 @@ def _count(record: dict[str, Any], counts: ItemCounts, tokens: TokenTotals, fail
             tokens.input += _whole(usage.get("input_tokens"))
             tokens.output += _whole(usage.get("output_tokens"))
             tokens.steps_without_usage += _whole(usage.get("steps_without_usage"))
+            unaccepted = usage.get("unaccepted")
+            if isinstance(unaccepted, dict):
+                tokens.unaccepted_input += _whole(unaccepted.get("input_tokens"))
+                tokens.unaccepted_output += _whole(unaccepted.get("output_tokens"))
         return
+    _add_failed_chain_usage(record.get("Cause"), tokens)
     if len(failures) < MAX_REPORTED_FAILURES:
         error, cause = _inner_failure(record.get("Error"), record.get("Cause"))
         item = _loaded(record.get("Input"))
@@ -399,6 +412,18 @@ def _count(record: dict[str, Any], counts: ItemCounts, tokens: TokenTotals, fail
                 cause=cause,
             )
         )
+
+
+def _add_failed_chain_usage(cause: Any, tokens: TokenTotals) -> None:
+    described = _loaded(cause)
+    failure = _loaded(described.get("Cause")) if "Cause" in described else described
+    usage = failure.get("usage")
+    if not isinstance(usage, dict):
+        return
+    unaccepted = usage.get("unaccepted") if isinstance(usage.get("unaccepted"), dict) else {}
+    for field, total in (("input_tokens", "unaccepted_input"), ("output_tokens", "unaccepted_output")):
+        added = _whole(usage.get(field)) + _whole(unaccepted.get(field))
+        setattr(tokens, total, getattr(tokens, total) + added)
 
 
 def _inner_failure(error: Any, cause: Any) -> tuple[str | None, str | None]:
