@@ -420,7 +420,8 @@ def _add_failed_chain_usage(cause: Any, tokens: TokenTotals) -> None:
     usage = failure.get("usage")
     if not isinstance(usage, dict):
         return
-    unaccepted = usage.get("unaccepted") if isinstance(usage.get("unaccepted"), dict) else {}
+    found = usage.get("unaccepted")
+    unaccepted: dict[str, Any] = found if isinstance(found, dict) else {}
     for field, total in (("input_tokens", "unaccepted_input"), ("output_tokens", "unaccepted_output")):
         added = _whole(usage.get(field)) + _whole(unaccepted.get(field))
         setattr(tokens, total, getattr(tokens, total) + added)
