@@ -38,6 +38,10 @@ from companion.tasks.common import json_bytes
 PROMPT_SET_PREFIX = "prompt-sets/"
 RESULTS_PREFIX = "batches/results/"
 SUMMARY_PREFIX = "batches/summaries/"
+MAX_BATCH_CONCURRENCY = 100
+"""Ceiling on a batch's chains at once (the template's BatchMaxConcurrency has the same maximum). The Distributed
+Map would run up to 10,000: every one of them calling Bedrock at once would exceed any account's on-demand quotas,
+and the throttled calls would fail the chains after their retries. README: Concurrency ceiling."""
 MAX_REPORTED_PROBLEMS = 10
 MAX_REPORTED_FAILURES = 20
 _MAX_CAUSE_CHARS = 500
@@ -68,7 +72,7 @@ class PrepareBatchInput(BaseModel):
     prompt_set: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
         description="The prompt set's key under prompt-sets/ in the payload bucket, or its s3:// URI there."
     )
-    max_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_BATCH_CONCURRENCY)] = Field(
         default=5, description="Chains running at once: keep it within the Bedrock quotas of the chain's models."
     )
     tolerated_failure_percentage: Annotated[float, Field(ge=0, le=100)] = 0.0
@@ -475,6 +479,7 @@ def _short(value: Any) -> str | None:
 
 
 __all__ = [
+    "MAX_BATCH_CONCURRENCY",
     "PROMPT_SET_PREFIX",
     "RESULTS_PREFIX",
     "SUMMARY_PREFIX",
