@@ -137,6 +137,8 @@ def test_execution_names_are_deterministic_and_valid_for_step_functions() -> Non
     assert execution_name(None) != execution_name(None)
     with pytest.raises(InputValidationError):
         execution_name(" ")
+    with pytest.raises(InputValidationError, match="not valid Unicode"):
+        execution_name("key-\udfff")
 
 
 def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:

@@ -129,13 +129,16 @@ def execution_name(idempotency_key: str | None) -> str:
     Raises
     ------
     InputValidationError
-        The key is empty or longer than ``MAX_IDEMPOTENCY_KEY_CHARS``.
+        The key is empty, longer than ``MAX_IDEMPOTENCY_KEY_CHARS``, or not valid Unicode (a lone surrogate).
     """
     if idempotency_key is None:
         return uuid.uuid4().hex
     if not idempotency_key.strip() or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
         raise InputValidationError(f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters")
-    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+    try:
+        return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError as exc:
+        raise InputValidationError("Idempotency-Key is not valid Unicode text") from exc
 
 
 def start_idempotently(machine: StandardMachine, name: str, document: str) -> str:
