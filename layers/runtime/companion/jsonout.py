@@ -12,11 +12,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-import re2
-
 from companion import safejson
 from companion.errors import ModelOutputNotJsonError, ModelOutputSchemaError, SchemaDefinitionError
-from companion.schemasafe import MAX_SCHEMA_DEPTH, checked_patterns
 
 # Only the opening fence is a regex; the closing one is found with str.find (a lazy DOTALL group is slow on 200 KiB).
 _FENCE_OPEN = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n")
@@ -156,6 +153,8 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], Any]:
     SchemaDefinitionError
         The schema itself is invalid.
     """
+    from companion.schemasafe import MAX_SCHEMA_DEPTH  # noqa: PLC0415  (RE2 loads with the first schema)
+
     problem = safejson.value_problem(schema, max_depth=MAX_SCHEMA_DEPTH)
     if problem is not None:
         raise SchemaDefinitionError(f"output.schema: {problem}")
@@ -165,6 +164,8 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], Any]:
 @lru_cache(maxsize=64)
 def _compiled(schema_json: str) -> Callable[[Any], Any]:
     import fastjsonschema  # noqa: PLC0415
+
+    from companion.schemasafe import checked_patterns  # noqa: PLC0415
 
     schema = json.loads(schema_json)
     patterns = checked_patterns(schema)
@@ -190,6 +191,8 @@ def _compiled(schema_json: str) -> Callable[[Any], Any]:
 
 def _linear_if_possible(expression: Any) -> Any:
     """A format's expression (email, hostname...) on RE2 when RE2 reads it, else the library's own."""
+    import re2  # noqa: PLC0415
+
     options = re2.Options()
     options.log_errors = False
     try:
