@@ -123,7 +123,8 @@ def test_a_validation_over_its_time_budget_is_a_schema_error_the_model_can_act_o
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        ("[" * 990, "nesting deeper than 100"),
+        ("[" * 990, "nesting deeper than 100|Expecting value"),  # unclosed: which one shows depends on Python
+        ("[" * 990 + "]" * 990, "nesting deeper than 100"),
         ("[" * 100_000 + "]" * 100_000, "nesting deeper than 100"),
         ('{"n": ' + "9" * 5000 + "}", "digits"),
         ('{"a": NaN}', "NaN is not a JSON number"),
