@@ -4,13 +4,15 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 UV_VERSION := 0.13.8
+# checkov pins boto3 to an old release, so it runs in its own environment (uv tool run), not in .venv.
+CHECKOV_VERSION := 3.3.30
 # uv from PATH when present, else a private copy under .tools/ (nothing is installed globally).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages
 
 .PHONY: help setup generate demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
-	deploy changeset smoke asl-retries generate-schema chromium screenshot bench clean
+	deploy changeset smoke asl-retries generate-schema chromium screenshot checkov fuzz bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
 ENV ?= dev
@@ -31,7 +33,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint sam-build  ## every check CI runs
+check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint checkov sam-build  ## every check CI runs
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
@@ -52,6 +54,9 @@ sam-validate:  ## SAM's own validation with its linter
 
 cfn-lint:  ## cfn-lint on the template
 	$(RUN) cfn-lint template.yaml
+
+checkov:  ## checkov on the template; each skipped check is justified in .checkov.yaml
+	$(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov --config-file .checkov.yaml
 
 sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtime_python.sh)
 	tools/with_runtime_python.sh $(RUN) sam build --parallel --cached
@@ -104,6 +109,9 @@ generate-schema: setup  ## regenerate schemas/chain.schema.json (chain files' JS
 
 generate: setup generate-schema asl-retries  ## regenerate every generated file: chain machines + template block, schema, retries
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.generate_chains
+
+fuzz:  ## the fuzz tier's full run: 11,000 hostile events across the ten functions, figures per function
+	PYTHONPATH=layers/runtime:functions $(RUN) python -m tests.fuzz.run --events-per-function 1100 --seed 1
 
 clean:  ## remove build output and caches
 	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis

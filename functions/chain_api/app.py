@@ -19,7 +19,7 @@ from companion.errors import (
     PayloadTooLargeError,
     UnknownChainError,
 )
-from companion.http_api import rest_resolver
+from companion.http_api import resolve_safely, rest_resolver
 from companion.observability import logger
 from companion.settings import ChainApiSettings, load_settings
 
@@ -61,4 +61,4 @@ def describe(execution_id: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve_safely(app, event, context)

@@ -17,7 +17,7 @@ from companion.errors import (
     PayloadTooLargeError,
 )
 from companion.finetune.api import describe_fine_tune, parse_fine_tune_request, start_fine_tune
-from companion.http_api import rest_resolver
+from companion.http_api import resolve_safely, rest_resolver
 from companion.observability import logger
 from companion.settings import FineTuneApiSettings, load_settings
 
@@ -56,4 +56,4 @@ def describe(execution_id: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve_safely(app, event, context)

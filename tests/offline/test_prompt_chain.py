@@ -320,6 +320,31 @@ def test_invalid_json_answer_is_reprompted_once_then_succeeds(
     assert "{{" not in json.dumps(turns)
 
 
+@pytest.mark.parametrize(
+    "crafted",
+    ["[" * 990, '{"title": ' + "9" * 5000 + "}", '{"title": NaN}', '{"title": "\\ud800", "points": []}'],
+    ids=["990 brackets", "5000 digits", "NaN", "lone surrogate"],
+)
+def test_a_crafted_answer_enters_the_re_prompt_loop(
+    template: Template, standin: BedrockStandIn, aws: Any, crafted: str
+) -> None:
+    # Given a first answer built to crash a JSON parser, then a valid one
+    valid = {"title": "Chains", "points": ["one", "two"]}
+    standin.script(INVOKE_INLINE, [claude_answer(crafted), claude_answer(json.dumps(valid))])
+    # When the step asks for JSON with one re-prompt allowed
+    result = run_step(
+        template,
+        standin,
+        {"prompt": "Outline as JSON", "output": {"format": "json", "schema": SCHEMA, "max_reprompts": 1}},
+    )
+    # Then post-processing rejected the crafted answer with a ModelOutput* error, the loop re-prompted once, and
+    # the step succeeded on the second answer
+    assert result.status == "SUCCEEDED", result.cause
+    assert entered(result).count("Add Correction Turns") == 1
+    assert result.output["final"]["json"] == valid
+    assert len(standin.calls) == 2
+
+
 def test_never_valid_json_fails_with_model_output_invalid(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:

@@ -42,14 +42,15 @@ TRICKY: list[dict[str, Any]] = [
     {
         "$ref": "#/definitions/node",
         "definitions": {
+            "leaf": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
             "node": {
                 "type": "object",
                 "required": ["name", "children"],
                 "properties": {
                     "name": {"type": "string"},
-                    "children": {"type": "array", "maxItems": 0, "items": {"$ref": "#/definitions/node"}},
+                    "children": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/leaf"}},
                 },
-            }
+            },
         },
     },
     {

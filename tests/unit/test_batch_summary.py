@@ -171,3 +171,29 @@ def test_a_line_that_would_not_fit_an_execution_input_beside_the_plan_is_named()
     # Then the set is refused before any chain runs, naming the line and its size
     with pytest.raises(PromptSetInvalidError, match=r"line 2: \d+ bytes: over the \d+ an execution input leaves it"):
         prepare(store)
+
+
+def test_tokens_no_succeeded_chain_kept_are_counted_apart() -> None:
+    # Given a chain that kept answers and also had one rejected by its re-prompt loop, and a chain that failed after
+    # a step had received an answer (its failure cause carries that usage), whose Lambda cause holds a stack trace
+    store = MemoryStore()
+    kept = {"input_tokens": 10, "output_tokens": 4, "unaccepted": {"input_tokens": 7, "output_tokens": 3}}
+    lambda_cause = json.dumps({"errorMessage": "cut off", "errorType": "E", "stackTrace": ['File "/var/task/a.py"']})
+    chain_failure = {"step": "s", "error": "E", "cause": lambda_cause, "usage": {"input_tokens": 5, "output_tokens": 2}}
+    described = {"Status": "FAILED", "Error": "E", "Cause": json.dumps(chain_failure)}
+    records = [
+        record(0, "SUCCEEDED", Output=json.dumps({"usage": kept})),
+        record(1, "FAILED", Error="States.TaskFailed", Cause=json.dumps(described)),
+    ]
+    store.objects["batches/results/run/R_0.json"] = json.dumps(records).encode()
+    manifest = {"ResultFiles": {"SUCCEEDED": [{"Key": "batches/results/run/R_0.json"}]}}
+    store.objects["batches/results/run/manifest.json"] = json.dumps(manifest).encode()
+    # When the batch is summarized
+    output = summarize(store, {"ResultWriterDetails": {"Bucket": BUCKET, "Key": "batches/results/run/manifest.json"}})
+    # Then the kept answers' tokens stay apart from the rest, which is counted too
+    assert (output.tokens.input, output.tokens.output) == (10, 4)
+    assert (output.tokens.unaccepted_input, output.tokens.unaccepted_output) == (7 + 5, 3 + 2)
+    # And the stored failure keeps the error's message without the stack trace
+    stored = json.loads(store.objects["batches/summaries/nightly/summary.json"])
+    assert "cut off" in stored["failures"][0]["cause"]
+    assert "/var/task" not in stored["failures"][0]["cause"]

@@ -135,6 +135,8 @@ def test_execution_names_are_deterministic_and_valid_for_step_functions() -> Non
     assert execution_name(None) != execution_name(None)
     with pytest.raises(InputValidationError):
         execution_name(" ")
+    with pytest.raises(InputValidationError, match="not valid Unicode"):
+        execution_name("key-\udfff")
 
 
 def test_sync_mode_runs_on_express_and_answers_with_the_result() -> None:
@@ -299,6 +301,80 @@ def test_client_errors_are_clear_json(
     assert got["message"]
     if error == "ChainDefinitionError":
         assert got["problems"]
+
+
+LAMBDA_FAILURE_CAUSE = json.dumps(
+    {
+        "errorMessage": "the answer was cut off",
+        "errorType": "ModelOutputTruncatedError",
+        "requestId": "5f0c",
+        "stackTrace": ['  File "/var/task/postprocess_result/app.py", line 27, in lambda_handler\n    raise exc\n'],
+    }
+)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_failed_chain_is_answered_without_the_lambdas_stack_trace(call: tuple[Call, FakeMachines], mode: str) -> None:
+    # Given a chain that failed in a Lambda step: Step Functions keeps the Lambda's whole error document as cause,
+    # here wrapped once more the way the chain's Fail state passes it on
+    request, machines = call
+    wrapped = json.dumps({"Error": "ModelOutputTruncatedError", "Cause": LAMBDA_FAILURE_CAUSE})
+    failed = {"status": "FAILED", "error": "ModelOutputTruncatedError", "cause": wrapped}
+    machines.sync_result = ExecutionRecord("n", "arn", **failed)
+    # When the caller runs it synchronously, or reads it after an asynchronous start
+    status, body = request("POST", "/chains", {"chain": ONE_STEP, "variables": {"question": "?"}, "mode": mode})
+    if mode == "async":
+        machines.finish(body["executionId"], **failed)
+        status, body = request("GET", f"/chains/{body['executionId']}")
+    # Then the answer names the error and its message, and nothing of the function's files or source lines
+    assert status == 200
+    assert body["error"] == "ModelOutputTruncatedError"
+    assert "the answer was cut off" in body["cause"]
+    for leak in ("stackTrace", "/var/task", "line 27", "raise exc", "File "):
+        assert leak not in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        ({"body": "{}"}, 400),
+        ({"httpMethod": "POST", "path": "/chains", "headers": {"Idempotency-Key": 7}, "body": "{}"}, 400),
+        ({"httpMethod": "POST", "path": "/chains", "body": {"chain": "x"}}, 400),
+        ({"httpMethod": "POST", "path": "/chains", "body": "[" * 100_000}, 400),
+        (
+            {"httpMethod": "POST", "path": "/chains", "body": '{"chain": "c", "variables": {"n": ' + "9" * 5000 + "}}"},
+            400,
+        ),
+        ({"httpMethod": "POST", "path": "/chains", "body": '{"chain": "c", "variables": {"n": NaN}}'}, 400),
+    ],
+)
+def test_any_event_gets_a_json_answer_without_internals(event: dict[str, Any], status: int) -> None:
+    # Given an event API Gateway would not send as it is, or a body built to break a parser
+    handler = importlib.import_module("chain_api.app").lambda_handler
+    # When the handler runs
+    response = handler(event, LocalLambdaContext(function_name="ChainApiFunction"))
+    # Then a 4xx with a named error, never an exception (502) or a trace
+    assert response["statusCode"] == status
+    body = json.loads(response["body"])
+    assert body["error"].endswith("Error")
+    assert "Traceback" not in response["body"]
+
+
+def test_our_own_fault_is_a_500_with_the_request_id_only(call: tuple[Call, FakeMachines]) -> None:
+    # Given a dependency that fails in a way no error handler answers
+    request, machines = call
+
+    def broken(name: str, document: str) -> str:
+        raise RuntimeError("secret internal detail at /var/task/x.py")
+
+    machines.start_execution = broken  # type: ignore[method-assign]
+    # When a valid request arrives
+    status, body = request("POST", "/chains", {"chain": ONE_STEP, "variables": {"question": "?"}})
+    # Then 500 names the request, not the failure
+    assert status == 500
+    assert body["error"] == "InternalError"
+    assert "secret" not in body["message"]
+    assert "/var/task" not in body["message"]
 
 
 # ---------------------------------------------------------------- adapter (exact Step Functions requests)

@@ -38,6 +38,8 @@ PROMPTS = [
     {"prompt": "Where is my invoice?", "reference": "Under Billing, then History."},
     {"prompt": "Reset my password {{ now }}", "reference": "Open Settings, then Security."},
 ]
+BASE_RUN = "arn:aws:states:us-east-1:123456789012:execution:FineTuningEvaluation:run-1-base"
+CUSTOM_RUN = "arn:aws:states:us-east-1:123456789012:execution:FineTuningEvaluation:run-1-custom"
 
 
 def _prepare(store: FakeStore, **evaluation: Any) -> Any:
@@ -158,8 +160,8 @@ def _score(base: list[str], custom: list[str], min_improvement: float = 0.0) -> 
     prepared = _prepare(store)
     executions = FakeExecutions(
         {
-            "arn:base": ExecutionRecord("b", "arn:base", "SUCCEEDED", output=_chain_output(base)),
-            "arn:custom": ExecutionRecord("c", "arn:custom", "SUCCEEDED", output=_chain_output(custom)),
+            BASE_RUN: ExecutionRecord("b", BASE_RUN, "SUCCEEDED", output=_chain_output(base)),
+            CUSTOM_RUN: ExecutionRecord("c", CUSTOM_RUN, "SUCCEEDED", output=_chain_output(custom)),
         }
     )
     task = ScoreEvaluationInput.model_validate(
@@ -168,8 +170,8 @@ def _score(base: list[str], custom: list[str], min_improvement: float = 0.0) -> 
             "prompts_s3_uri": prepared.prompts_s3_uri,
             "min_improvement": min_improvement,
             "chains": [
-                {"model": "base", "model_id": "amazon.nova-lite-v1:0", "execution_arn": "arn:base"},
-                {"model": "custom", "model_id": CUSTOM, "execution_arn": "arn:custom"},
+                {"model": "base", "model_id": "amazon.nova-lite-v1:0", "execution_arn": BASE_RUN},
+                {"model": "custom", "model_id": CUSTOM, "execution_arn": CUSTOM_RUN},
             ],
         }
     )
@@ -214,8 +216,8 @@ def test_a_failed_evaluation_chain_cannot_be_scored() -> None:
     prepared = _prepare(store)
     executions = FakeExecutions(
         {
-            "arn:base": ExecutionRecord("b", "arn:base", "SUCCEEDED", output=_chain_output(["x", "y"])),
-            "arn:custom": ExecutionRecord("c", "arn:custom", "FAILED", error="ModelOutputInvalid"),
+            BASE_RUN: ExecutionRecord("b", BASE_RUN, "SUCCEEDED", output=_chain_output(["x", "y"])),
+            CUSTOM_RUN: ExecutionRecord("c", CUSTOM_RUN, "FAILED", error="ModelOutputInvalid"),
         }
     )
     task = ScoreEvaluationInput.model_validate(
@@ -223,8 +225,8 @@ def test_a_failed_evaluation_chain_cannot_be_scored() -> None:
             "execution_name": "run-1",
             "prompts_s3_uri": prepared.prompts_s3_uri,
             "chains": [
-                {"model": "base", "model_id": "b", "execution_arn": "arn:base"},
-                {"model": "custom", "model_id": "c", "execution_arn": "arn:custom"},
+                {"model": "base", "model_id": "b", "execution_arn": BASE_RUN},
+                {"model": "custom", "model_id": "c", "execution_arn": CUSTOM_RUN},
             ],
         }
     )
@@ -238,7 +240,7 @@ def test_scoring_needs_one_base_and_one_custom_chain() -> None:
             {
                 "execution_name": "run-1",
                 "prompts_s3_uri": "s3://b/k",
-                "chains": [{"model": "base", "model_id": "b", "execution_arn": "a"}] * 2,
+                "chains": [{"model": "base", "model_id": "b", "execution_arn": BASE_RUN}] * 2,
             }
         )
 

@@ -124,7 +124,7 @@ HOSTILE_CASES = [
     (
         "resolve: missing object",
         RESOLVE,
-        _set("output_s3_uri", f"s3://{BUCKET}/offload/none.json"),
+        _set("output_s3_uri", f"s3://{BUCKET}/offload/responses/none.json"),
         errors.OffloadedObjectNotFoundError,
         "no object",
     ),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from hypothesis import given
@@ -73,13 +74,65 @@ def test_compile_schema_returns_a_reusable_validator_and_names_a_bad_schema() ->
     ("schema", "reason"),
     [
         ({"properties": 1}, "not a valid JSON Schema"),
-        ({"type": "string", "pattern": "(unclosed"}, "not a valid JSON Schema"),
+        ({"type": "string", "pattern": "(unclosed"}, "linear-time regular expression engine"),
+        ({"type": "string", "pattern": "(a)\\1"}, "backreferences and lookaround are not supported"),
+        ({"type": "string", "pattern": "(?=a)a"}, "linear-time"),
+        ({"type": "object", "patternProperties": {"(?<=x)y": {}}}, "linear-time"),
+        ({"$ref": "#"}, "recursive"),
+        ({"properties": {"a": {"$ref": "#/properties"}}}, "recursive"),
+        ({"definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}}, "recursive"),
+        ({"$ref": "#/definitions/missing"}, "points nowhere"),
+        ({"type": "string", "maxLength": float("nan")}, "nan is not a JSON number"),
+        ({"type": "array", "items": json.loads("[" * 40 + "{}" + "]" * 40)}, "nested deeper than 32"),
+        ({"enum": list(range(10_000))}, "at most 5000"),
         ({"$ref": "https://example.com/schema.json"}, "local \\$ref"),
         ({"properties": {"a": {"$ref": "file:///etc/passwd"}}}, "local \\$ref"),
     ],
 )
-def test_every_broken_schema_is_the_named_error(schema: dict[str, object], reason: str) -> None:
+def test_every_broken_or_hostile_schema_is_the_named_error(schema: dict[str, object], reason: str) -> None:
     # A schema that fastjsonschema chokes on, or that would make it fetch a remote document, never escapes as a bare
     # exception nor reaches the network.
     with pytest.raises(SchemaDefinitionError, match=reason):
         validate_json({}, schema)
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ({"type": "string", "pattern": "^(a+)+$"}, "a" * 50_000 + "!"),
+        ({"type": "string", "pattern": "^(a|aa)+$"}, "a" * 50_000 + "!"),
+        ({"type": "object", "patternProperties": {"^(x+x+)+y$": {}}, "additionalProperties": False}, {"x" * 50_000: 1}),
+    ],
+)
+def test_catastrophic_patterns_run_in_linear_time(schema: dict[str, object], answer: object) -> None:
+    # Given a pattern that takes a backtracking engine exponential time on this answer
+    # When validated (the pattern runs on RE2), Then the verdict comes, here a mismatch the model can act on
+    with pytest.raises(ModelOutputSchemaError):
+        validate_json(answer, schema)
+
+
+def test_a_validation_over_its_time_budget_is_a_schema_error_the_model_can_act_on() -> None:
+    # Given a schema whose check is slow on a large answer (many alternatives for each of many items)
+    schema = {"type": "array", "items": {"anyOf": [{"type": "string", "pattern": f"^{i}x$"} for i in range(200)]}}
+    answer = ["199x"] * 50_000  # each item matches only the last alternative
+    # When validated with a tiny budget, Then it stops with a ModelOutputSchemaError instead of running on
+    with pytest.raises(ModelOutputSchemaError, match=r"within 0\.01 seconds"):
+        validate_json(answer, schema, time_budget_seconds=0.01)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("[" * 990, "nesting deeper than 100|Expecting value"),  # unclosed: which one shows depends on Python
+        ("[" * 990 + "]" * 990, "nesting deeper than 100"),
+        ("[" * 100_000 + "]" * 100_000, "nesting deeper than 100"),
+        ('{"n": ' + "9" * 5000 + "}", "digits"),
+        ('{"a": NaN}', "NaN is not a JSON number"),
+        ('{"a": "\\ud800"}', "lone surrogate"),
+        ("x" * (2 * 1024 * 1024), "characters long"),
+    ],
+)
+def test_crafted_answers_are_model_output_errors(answer: str, reason: str) -> None:
+    # Given an answer built to crash a parser; When JSON is extracted, Then the re-prompt loop's error names why
+    with pytest.raises(ModelOutputNotJsonError, match=reason):
+        extract_json(answer)

@@ -148,3 +148,41 @@ def test_json_cannot_be_checked_on_a_preview(invoke: Invoke) -> None:
     # Then post-process says so, by name, instead of asking the model to fix JSON it never truncated
     with pytest.raises(PayloadTooLargeError, match="too large to check as JSON"):
         invoke("PostprocessResultFunction", event)
+
+
+def _claude(text: str, stop_reason: str = "end_turn") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "usage": {"input_tokens": 321, "output_tokens": 54},
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "output", "error"),
+    [
+        ("[" * 990, {"format": "json"}, ModelOutputNotJsonError),
+        ('{"points": ' + "9" * 5000 + "}", {"format": "json"}, ModelOutputNotJsonError),
+        ('{"points": [1]}', {"format": "json", "schema": SCHEMA}, ModelOutputSchemaError),
+        ('{"points": [1, 2]}', {"format": "json", "schema": {"pattern": "(a)\\1"}}, SchemaDefinitionError),
+        ("cut", {"format": "text", "on_truncation": "fail"}, ModelOutputTruncatedError),
+    ],
+)
+def test_every_answer_a_step_rejects_or_fails_on_carries_its_tokens(
+    invoke: Invoke, answer: str, output: dict[str, Any], error: type[Exception]
+) -> None:
+    # Given an answer Bedrock billed (321 in, 54 out) that the step rejects or fails on, a crafted one included
+    from companion.usage import split_usage
+
+    stop = "max_tokens" if error is ModelOutputTruncatedError else "end_turn"
+    event = {"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "result": _claude(answer, stop), "output": output}
+    # When post-processed
+    with pytest.raises(error) as caught:
+        invoke("PostprocessResultFunction", event)
+    # Then the named error (the re-prompt loop's, for a crafted answer) carries the usage after its message
+    message, usage = split_usage(str(caught.value))
+    assert usage == {"input_tokens": 321, "output_tokens": 54}
+    assert message
+    assert "[usage]" not in message

@@ -51,12 +51,49 @@ def test_an_offloaded_answer_is_read_and_normalized(s3: Any, invoke: Invoke) -> 
     assert output["truncated"] is False
 
 
-def test_an_object_written_under_the_uri_as_a_folder_is_found(s3: Any, invoke: Invoke) -> None:
-    # The reference shape of Output.S3Uri is undocumented: the service may name the object itself
-    _put(s3, json.dumps(_claude_body("Inside the folder.")).encode(), key=f"{KEY}/part-0001.json")
-    output = invoke("ResolveOutputFunction", {"model_id": CLAUDE, "output_s3_uri": URI})
-    assert output["text"] == "Inside the folder."
-    assert output["source_s3_uri"] == URI
+def test_a_prefix_is_not_a_folder_to_pick_another_executions_answer_from(s3: Any, invoke: Invoke) -> None:
+    # Given another execution's answer under offload/responses/, and a step handed only the prefix
+    _put(s3, json.dumps(_claude_body("Someone else's answer.")).encode(), key="offload/responses/other-exec/a.json")
+    _put(s3, json.dumps(_claude_body("Inside a folder.")).encode(), key=f"{KEY}/part-0001.json")
+    for prefix in ("offload/responses/other-exec", "offload/responses/other-exec/", KEY):
+        # When resolved
+        with pytest.raises(OffloadedObjectNotFoundError) as caught:
+            invoke("ResolveOutputFunction", {"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/{prefix}"})
+        # Then nothing under it is read: the exact object does not exist, and the error says where it looked
+        assert f"no object at s3://{BUCKET}/{prefix}" in str(caught.value)
+
+
+def test_only_the_responses_area_of_the_prefix_may_be_read(s3: Any, invoke: Invoke) -> None:
+    # Given an offloaded request body (the function's IAM grant covers offload/responses/ only)
+    _put(s3, json.dumps(_claude_body("A request.")).encode(), key="offload/requests/exec-1/draft.json")
+    # When a step names it as its answer
+    with pytest.raises(S3LocationError, match="outside the allowed prefix 'offload/responses/'"):
+        invoke(
+            "ResolveOutputFunction",
+            {"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/offload/requests/exec-1/draft.json"},
+        )
+
+
+def test_s3_refusals_are_named_errors(s3: Any) -> None:
+    # Given S3 answers AccessDenied (a key outside the function's grant) and NoSuchKey
+    import boto3
+    from botocore.stub import Stubber
+
+    from companion.adapters.s3 import S3ObjectStore
+    from companion.errors import S3AccessDeniedError
+    from companion.s3uri import S3Location
+
+    client = boto3.client("s3", region_name="us-east-1")
+    store = S3ObjectStore(client)
+    location = S3Location(BUCKET, KEY)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", "AccessDenied", http_status_code=403)
+        stub.add_client_error("get_object", "NoSuchKey", http_status_code=404)
+        # When the object is read, Then each is the project's named error with the location
+        with pytest.raises(S3AccessDeniedError, match=URI):
+            store.get_bytes(location)
+        with pytest.raises(OffloadedObjectNotFoundError, match=URI):
+            store.get_bytes(location)
 
 
 def test_without_a_uri_the_task_result_is_scanned(s3: Any, invoke: Invoke) -> None:
@@ -88,7 +125,7 @@ def test_an_answer_too_large_for_the_state_comes_back_as_a_pointer_and_preview(s
         ({"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/secrets/x"}, S3LocationError, "prefix"),
         ({"model_id": CLAUDE, "output_s3_uri": "/etc/passwd"}, S3LocationError, "expected an s3://"),
         (
-            {"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/offload/missing.json"},
+            {"model_id": CLAUDE, "output_s3_uri": f"s3://{BUCKET}/offload/responses/missing.json"},
             OffloadedObjectNotFoundError,
             "no object at",
         ),

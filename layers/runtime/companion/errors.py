@@ -80,6 +80,10 @@ class PromptTooLargeError(CompanionError):
     """A rendered prompt grew past the size a step may produce."""
 
 
+class S3AccessDeniedError(CompanionError):
+    """S3 refused to read or write an object (AccessDenied): a key outside the function's IAM grant, or a policy."""
+
+
 class PayloadTooLargeError(CompanionError):
     """An object is larger than this function will read into memory."""
 

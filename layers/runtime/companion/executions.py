@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from companion import safejson
+from companion.causes import public_cause
 from companion.constants import STATE_PAYLOAD_LIMIT_BYTES
 from companion.errors import (
     ExecutionAlreadyExistsError,
@@ -101,13 +103,19 @@ def read_json_object(body: str | bytes | None, *, max_bytes: int, shape: str) ->
     PayloadTooLargeError
         The body exceeds ``max_bytes``.
     InputValidationError
-        The body is not JSON or not an object (``shape`` describes the expected one in the message).
+        The body is not JSON or not an object (``shape`` describes the expected one in the message), or breaks a
+        limit of :mod:`companion.safejson` (nesting, number length, NaN/Infinity), or holds text that is not UTF-8.
     """
-    raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    if body is not None and not isinstance(body, str | bytes):
+        raise InputValidationError(f"the request body must be JSON text, got {type(body).__name__}")
+    try:
+        raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    except UnicodeEncodeError as exc:
+        raise InputValidationError(f"the request body is not valid Unicode (position {exc.start})") from exc
     if len(raw) > max_bytes:
         raise PayloadTooLargeError(f"the request body is {len(raw)} bytes; the limit is {max_bytes}")
     try:
-        data = json.loads(raw) if raw else None
+        data = safejson.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputValidationError(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -121,13 +129,16 @@ def execution_name(idempotency_key: str | None) -> str:
     Raises
     ------
     InputValidationError
-        The key is empty or longer than ``MAX_IDEMPOTENCY_KEY_CHARS``.
+        The key is empty, longer than ``MAX_IDEMPOTENCY_KEY_CHARS``, or not valid Unicode (a lone surrogate).
     """
     if idempotency_key is None:
         return uuid.uuid4().hex
     if not idempotency_key.strip() or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
         raise InputValidationError(f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters")
-    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+    try:
+        return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError as exc:
+        raise InputValidationError("Idempotency-Key is not valid Unicode text") from exc
 
 
 def start_idempotently(machine: StandardMachine, name: str, document: str) -> str:
@@ -147,7 +158,7 @@ def start_idempotently(machine: StandardMachine, name: str, document: str) -> st
         return machine.start_execution(name, document)
     except ExecutionAlreadyExistsError as exc:
         existing = machine.describe_execution(name)
-        if existing.input is None or json.loads(existing.input) != json.loads(document):
+        if existing.input is None or safejson.loads(existing.input) != safejson.loads(document):
             raise IdempotencyConflictError(
                 "this Idempotency-Key was already used with a different request body"
             ) from exc
@@ -168,15 +179,20 @@ def describe_by_id(execution_id: str, machine: StandardMachine) -> ExecutionView
 
 
 def view(record: ExecutionRecord) -> ExecutionView:
-    """The API's view of an execution record (output parsed from its JSON text)."""
-    output = json.loads(record.output) if record.output is not None else None
+    """The API's view of an execution record: output parsed from its JSON text, the cause without stack traces."""
+    output: Any = record.output
+    if record.output is not None:
+        try:
+            output = safejson.loads(record.output)
+        except json.JSONDecodeError:
+            output = {"unreadable_output": True, "bytes": len(record.output)}
     return ExecutionView(
         execution_id=record.name,
         execution_arn=record.arn,
         status=record.status,
         output=output,
         error=record.error,
-        cause=record.cause,
+        cause=public_cause(record.cause),
     )
 
 

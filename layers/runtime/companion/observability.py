@@ -7,15 +7,24 @@ Prompts and model text are user data: log sizes, counts and names, never the tex
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from companion.codec.models import NormalizedResult
 
+# At DEBUG, botocore logs every request's parameters and every response body: the prompts a step offloads, the
+# executions' input and output, the answers read back. Lambda's ApplicationLogLevel sets the root logger, so these
+# loggers are pinned here, whatever level a deployment chooses.
+QUIET_LIBRARY_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+for _name in QUIET_LIBRARY_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
 logger = Logger()
 metrics = Metrics()
 
-__all__ = ["MetricUnit", "logger", "metrics", "record_result_metrics"]
+__all__ = ["QUIET_LIBRARY_LOGGERS", "MetricUnit", "logger", "metrics", "record_result_metrics"]
 
 
 def record_result_metrics(result: NormalizedResult) -> None:

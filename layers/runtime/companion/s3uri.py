@@ -11,6 +11,8 @@ from companion.errors import S3LocationError
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _SAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_KEY_BYTES = 1024
+# Control characters (NUL included) have no place in the keys this project writes, and S3 refuses some of them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,8 @@ def parse_s3_uri(text: object, *, where: str, bucket: str, prefix: str = "") -> 
     Raises
     ------
     S3LocationError
-        Malformed URI, another bucket, a key outside ``prefix``, or a key with ``..`` segments.
+        Malformed URI, another bucket, a key outside ``prefix``, a key with ``..`` segments, control characters or
+        lone surrogates.
     """
     if not isinstance(text, str) or not text.startswith("s3://"):
         raise S3LocationError(f"{where}: expected an s3://bucket/key URI, got {_preview(text)}")
@@ -49,7 +52,17 @@ def parse_s3_uri(text: object, *, where: str, bucket: str, prefix: str = "") -> 
         raise S3LocationError(f"{where}: {_preview(text)} is outside the configured bucket {bucket!r}")
     if not key.startswith(prefix) or ".." in key.split("/") or len(key.encode("utf-8", "replace")) > _MAX_KEY_BYTES:
         raise S3LocationError(f"{where}: {_preview(text)} is outside the allowed prefix {prefix!r}")
+    if _CONTROL.search(key) or not _is_utf8(key):
+        raise S3LocationError(f"{where}: {_preview(text)} has control characters or text that is not Unicode")
     return S3Location(found_bucket, key)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def key_segment(value: str) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from companion import safejson
 from companion.codec.models import ModelFamily
 from companion.errors import InputValidationError
 
@@ -32,10 +33,14 @@ def parse_input(model: type[InputT], event: object) -> InputT:
     Raises
     ------
     InputValidationError
-        Listing each problem with its location, e.g. ``inference.max_tokens: Input should be greater than 0``.
+        Listing each problem with its location, e.g. ``inference.max_tokens: Input should be greater than 0``; or
+        the first value no JSON consumer downstream would take (nested too deeply, a number too long, NaN).
     """
     if not isinstance(event, dict):
         raise InputValidationError(f"{model.__name__}: expected a JSON object, got {type(event).__name__}")
+    problem = safejson.value_problem(event)
+    if problem is not None:
+        raise InputValidationError(f"{model.__name__}: {problem}")
     try:
         return model.model_validate(event)
     except ValidationError as exc:
@@ -58,10 +63,14 @@ def json_bytes(value: Any, *, where: str) -> bytes:
     Raises
     ------
     InputValidationError
-        The value holds text that cannot be UTF-8 encoded (lone surrogates from ``\\ud800`` escapes).
+        The value holds text that cannot be UTF-8 encoded (lone surrogates from ``\\ud800`` escapes), or what
+        :func:`companion.safejson.value_problem` refuses (NaN, Infinity, too deep, a number too long).
     """
+    problem = safejson.value_problem(value)
+    if problem is not None:
+        raise InputValidationError(f"{where}: {problem}")
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InputValidationError(
             f"{where}: contains text that is not valid Unicode (a lone surrogate at position {exc.start})"

@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from companion.errors import OffloadedObjectNotFoundError, PayloadTooLargeError
+from companion.errors import (
+    OffloadedObjectNotFoundError,
+    PayloadTooLargeError,
+    S3AccessDeniedError,
+    S3LocationError,
+)
 from companion.s3uri import S3Location
 
 if TYPE_CHECKING:
@@ -66,28 +71,21 @@ class S3ObjectStore:
         self._client.put_object(Bucket=location.bucket, Key=location.key, Body=body, ContentType="application/json")
 
     def get_bytes(self, location: S3Location) -> bytes:
-        """Read the object at ``location``, or the newest object under ``location.key + '/'``.
+        """Read exactly the object at ``location``.
 
-        The second form covers a service that treats an output URI as a folder and names the object itself (the
-        shape of Step Functions' ``Output.S3Uri`` result is not documented).
+        Never the newest object under it as a folder: under a shared prefix that would be another execution's
+        answer.
 
         Raises
         ------
         OffloadedObjectNotFoundError
-            Neither the object nor anything under it exists.
+            No object at ``location``.
+        S3AccessDeniedError
+            S3 refused the read.
         PayloadTooLargeError
             The object exceeds ``MAX_OBJECT_BYTES``.
         """
-        try:
-            return self._read(location)
-        except OffloadedObjectNotFoundError:
-            pass
-        listing = self._client.list_objects_v2(Bucket=location.bucket, Prefix=location.key.rstrip("/") + "/")
-        contents = listing.get("Contents", [])
-        if not contents:
-            raise OffloadedObjectNotFoundError(f"no object at {location.uri} (nor under it)")
-        newest = max(contents, key=lambda obj: obj["LastModified"])
-        return self._read(S3Location(location.bucket, newest["Key"]))
+        return self._read(location)
 
     def open_object(self, location: S3Location) -> ObjectStream:
         """GET the object at ``location``: its size at once (from the response), its bytes when streamed.
@@ -96,11 +94,17 @@ class S3ObjectStore:
         ------
         OffloadedObjectNotFoundError
             No object at ``location``.
+        S3AccessDeniedError
+            S3 refused the read (outside the function's grant, or a bucket or key policy).
+        S3LocationError
+            S3 refused the key itself (400).
         """
+        from botocore.exceptions import ClientError  # noqa: PLC0415  (boto3 is loaded with the client anyway)
+
         try:
             response: Any = self._client.get_object(Bucket=location.bucket, Key=location.key)
-        except self._client.exceptions.NoSuchKey as exc:
-            raise OffloadedObjectNotFoundError(f"no object at {location.uri}") from exc
+        except ClientError as exc:
+            raise _named(exc, location) from exc
         return ObjectStream(int(response.get("ContentLength", 0)), response["Body"])
 
     def iter_chunks(self, location: S3Location) -> Iterator[bytes]:
@@ -123,6 +127,21 @@ class S3ObjectStore:
     def open_line_upload(self, location: S3Location, *, part_bytes: int = LINE_UPLOAD_PART_BYTES) -> S3LineUpload:
         """Start writing a JSONL object at ``location`` line by line; see :class:`S3LineUpload`."""
         return S3LineUpload(self._client, location, part_bytes=part_bytes)
+
+
+def _named(exc: Exception, location: S3Location) -> Exception:
+    """The project's error for an S3 refusal that names the caller's location; other failures (throttling, 5xx)
+    stay as they are, for the state machine's Lambda retry."""
+    response: Any = getattr(exc, "response", {})
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in {"NoSuchKey", "NotFound", "404"} or status == 404:
+        return OffloadedObjectNotFoundError(f"no object at {location.uri}")
+    if code in {"AccessDenied", "403", "Forbidden"} or status == 403:
+        return S3AccessDeniedError(f"S3 denied access to {location.uri}")
+    if status == 400:
+        return S3LocationError(f"S3 refused the location {location.uri} ({code})")
+    return exc
 
 
 class S3LineUpload:

@@ -119,7 +119,7 @@ class StepFunctionsExecutions:
         client = self._given_client or default_client()
         try:
             response = client.describe_execution(executionArn=arn)
-        except client.exceptions.ExecutionDoesNotExist as exc:
+        except (client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn) as exc:
             raise ExecutionNotFoundError(f"no execution {arn}") from exc
         return _record(response, arn.rpartition(":")[2])
 

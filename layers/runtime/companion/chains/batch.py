@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from companion import safejson
+from companion.causes import public_cause
 from companion.chains import ChainName, execution_input, resolve_chain
 from companion.constants import STATE_PAYLOAD_LIMIT_BYTES
 from companion.errors import (
@@ -36,6 +38,10 @@ from companion.task_io import json_bytes
 PROMPT_SET_PREFIX = "prompt-sets/"
 RESULTS_PREFIX = "batches/results/"
 SUMMARY_PREFIX = "batches/summaries/"
+MAX_BATCH_CONCURRENCY = 100
+"""Ceiling on a batch's chains at once (the template's BatchMaxConcurrency has the same maximum). The Distributed
+Map would run up to 10,000: every one of them calling Bedrock at once would exceed any account's on-demand quotas,
+and the throttled calls would fail the chains after their retries. README: Concurrency ceiling."""
 MAX_REPORTED_PROBLEMS = 10
 MAX_REPORTED_FAILURES = 20
 _MAX_CAUSE_CHARS = 500
@@ -66,7 +72,7 @@ class PrepareBatchInput(BaseModel):
     prompt_set: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
         description="The prompt set's key under prompt-sets/ in the payload bucket, or its s3:// URI there."
     )
-    max_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_BATCH_CONCURRENCY)] = Field(
         default=5, description="Chains running at once: keep it within the Bedrock quotas of the chain's models."
     )
     tolerated_failure_percentage: Annotated[float, Field(ge=0, le=100)] = 0.0
@@ -159,7 +165,7 @@ def _count_prompt_lines(store: BatchStore, location: S3Location, *, max_line_byt
 
 def _line_problem(line: bytes) -> str | None:
     try:
-        value = json.loads(line.decode("utf-8"))
+        value = safejson.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return "not UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -192,9 +198,17 @@ class ItemCounts(BaseModel):
 
 
 class TokenTotals(BaseModel):
+    """Tokens of the answers succeeded chains kept, and apart from them (``unaccepted_*``) the tokens of answers
+    Bedrock returned and no succeeded chain kept: rejected by a re-prompt loop, received by a step that then failed,
+    or received by a chain that failed. Billed all the same.
+
+    A chain reports them as ``usage.unaccepted`` in its output, and as ``usage`` in its failure cause."""
+
     input: int = 0
     output: int = 0
     steps_without_usage: int = 0
+    unaccepted_input: int = 0
+    unaccepted_output: int = 0
 
 
 class ItemFailure(BaseModel):
@@ -329,7 +343,6 @@ class _ArrayReader:
 
     def __init__(self, where: str) -> None:
         self._where = where
-        self._decoder = json.JSONDecoder()
         self._buffer = ""
         self._state: Literal["before", "inside", "closed"] = "before"
 
@@ -356,7 +369,9 @@ class _ArrayReader:
                 position += 1
                 continue
             try:
-                value, position = self._decoder.raw_decode(buffer, position)
+                value, position = safejson.raw_decode(buffer, position)
+            except safejson.JsonLimitError as exc:
+                raise InputValidationError(f"{self._where}: a child execution record is unusable: {exc.msg}") from exc
             except json.JSONDecodeError:
                 break  # the record continues in the next chunk; close() reports one that never ends
             if not isinstance(value, dict):
@@ -380,7 +395,12 @@ def _count(record: dict[str, Any], counts: ItemCounts, tokens: TokenTotals, fail
             tokens.input += _whole(usage.get("input_tokens"))
             tokens.output += _whole(usage.get("output_tokens"))
             tokens.steps_without_usage += _whole(usage.get("steps_without_usage"))
+            unaccepted = usage.get("unaccepted")
+            if isinstance(unaccepted, dict):
+                tokens.unaccepted_input += _whole(unaccepted.get("input_tokens"))
+                tokens.unaccepted_output += _whole(unaccepted.get("output_tokens"))
         return
+    _add_failed_chain_usage(record.get("Cause"), tokens)
     if len(failures) < MAX_REPORTED_FAILURES:
         error, cause = _inner_failure(record.get("Error"), record.get("Cause"))
         item = _loaded(record.get("Input"))
@@ -399,13 +419,31 @@ def _count(record: dict[str, Any], counts: ItemCounts, tokens: TokenTotals, fail
         )
 
 
+def _add_failed_chain_usage(cause: Any, tokens: TokenTotals) -> None:
+    described = _loaded(cause)
+    failure = _loaded(described.get("Cause")) if "Cause" in described else described
+    usage = failure.get("usage")
+    if not isinstance(usage, dict):
+        return
+    found = usage.get("unaccepted")
+    unaccepted: dict[str, Any] = found if isinstance(found, dict) else {}
+    for field, total in (("input_tokens", "unaccepted_input"), ("output_tokens", "unaccepted_output")):
+        added = _whole(usage.get(field)) + _whole(unaccepted.get(field))
+        setattr(tokens, total, getattr(tokens, total) + added)
+
+
 def _inner_failure(error: Any, cause: Any) -> tuple[str | None, str | None]:
     """A failed ``startExecution.sync:2`` task reports ``States.TaskFailed`` with the chain execution's description
     as its Cause; the chain's own Error and Cause are what a user needs."""
     described = _loaded(cause)
     if isinstance(described.get("Error"), str):
-        return described["Error"], _short(described.get("Cause"))
-    return (str(error) if error is not None else None), _short(cause)
+        return described["Error"], _public(described.get("Cause"))
+    return (str(error) if error is not None else None), _public(cause)
+
+
+def _public(cause: Any) -> str | None:
+    # Stored summaries are read by people who did not deploy the stack: no stack traces (companion.causes).
+    return _short(public_cause(cause) if isinstance(cause, str) else cause)
 
 
 def _loaded(text: Any) -> dict[str, Any]:
@@ -414,7 +452,7 @@ def _loaded(text: Any) -> dict[str, Any]:
     if not isinstance(text, str):
         return {}
     try:
-        value = json.loads(text)
+        value = safejson.loads(text)
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -422,7 +460,7 @@ def _loaded(text: Any) -> dict[str, Any]:
 
 def _json_object(data: bytes, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value = safejson.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputValidationError(f"{where}: not JSON ({exc})") from exc
     if not isinstance(value, dict):
@@ -437,11 +475,12 @@ def _whole(value: Any) -> int:
 def _short(value: Any) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= _MAX_CAUSE_CHARS else text[:_MAX_CAUSE_CHARS] + "..."
 
 
 __all__ = [
+    "MAX_BATCH_CONCURRENCY",
     "PROMPT_SET_PREFIX",
     "RESULTS_PREFIX",
     "SUMMARY_PREFIX",

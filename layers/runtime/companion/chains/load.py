@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from companion import safejson
 from companion.chains.checks import ChainProblem, located_problems
 from companion.chains.model import MAX_SOURCE_BYTES, SCHEMA_KEY, Chain
 from companion.errors import ChainDefinitionError
@@ -112,7 +113,9 @@ def _parse_source(source: str | bytes | Mapping[str, Any] | Path) -> Any:
     if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise ChainDefinitionError([f"(root): the definition is over {MAX_SOURCE_BYTES} bytes"])
     try:
-        return json.loads(source, parse_constant=_refuse_constant)
+        return safejson.loads(source)
+    except safejson.JsonLimitError as exc:
+        raise ChainDefinitionError([f"(root): {exc.msg}"]) from exc
     except json.JSONDecodeError as exc:
         json_problem = f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     except ValueError as exc:
@@ -137,10 +140,6 @@ def _parse_yaml(text: str, json_problem: str) -> Any:
         raise ChainDefinitionError([f"(root): {json_problem}, nor YAML ({_one_line(str(exc))})"]) from exc
     except RecursionError as exc:
         raise ChainDefinitionError(["(root): the definition is nested too deeply"]) from exc
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _one_line(text: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from companion import safejson
 from companion.codec._text import describe
 from companion.codec.ids import resolve_family
 from companion.codec.models import ModelFamily, NormalizedResult, StopReason, ToolCall
@@ -110,10 +111,6 @@ def _read(value: Any) -> bytes | str:
     raise _ShapeError(f"reading the body gave {type(data).__name__}, expected bytes")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _parse_json(data: bytes | str) -> Any:
     if isinstance(data, bytes):
         try:
@@ -121,7 +118,9 @@ def _parse_json(data: bytes | str) -> Any:
         except UnicodeDecodeError as exc:
             raise _ShapeError(f"the body is not valid UTF-8 (byte offset {exc.start}: {exc.reason})") from exc
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return safejson.loads(data)
+    except safejson.JsonLimitError as exc:
+        raise _ShapeError(f"the body is not usable JSON ({exc.msg})") from exc
     except json.JSONDecodeError as exc:
         raise _ShapeError(f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
     except (ValueError, RecursionError) as exc:
@@ -196,8 +195,8 @@ def _tool_input(arguments: Any) -> Any:
     if not isinstance(arguments, str):
         return arguments
     try:
-        return json.loads(arguments)
-    except (ValueError, RecursionError):
+        return safejson.loads(arguments)
+    except ValueError:
         return arguments
 
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from companion import safejson
 from companion.chains import execution_input, load_chain
 from companion.codec import resolve_family
 from companion.codec.models import ModelFamily
@@ -47,6 +48,9 @@ _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _BRACES = re.compile(r"\{\{|\}\}")
 
 ModelRole = Literal["base", "custom"]
+EXECUTION_ARN = (
+    r"^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-\d:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$"
+)
 
 
 class EvaluationPrompt(BaseModel):
@@ -118,7 +122,9 @@ class ChainRun(BaseModel):
 
     model: ModelRole
     model_id: str
-    execution_arn: str
+    execution_arn: Annotated[str, Field(pattern=EXECUTION_ARN)] = Field(
+        description="A Standard execution's ARN, checked before it reaches DescribeExecution."
+    )
 
 
 class ScoreEvaluationInput(BaseModel):
@@ -260,9 +266,9 @@ def read_prompt_set(data: bytes, where: str) -> list[EvaluationPrompt]:
         text = data.decode("utf-8")
         stripped = text.lstrip()
         if stripped.startswith("["):
-            items: list[Any] = json.loads(stripped)
+            items: list[Any] = safejson.loads(stripped)
         else:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            items = [safejson.loads(line) for line in text.splitlines() if line.strip()]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputValidationError(f"{where}: not a JSON array nor JSONL of {{prompt, reference}}: {exc}") from exc
     if not items or len(items) > MAX_PROMPTS:
@@ -339,7 +345,13 @@ def chain_answers(record: ExecutionRecord, count: int) -> list[str]:
     """
     if record.status != "SUCCEEDED" or record.output is None:
         raise InputValidationError(f"evaluation chain {record.arn} ended {record.status}; it has no answers")
-    steps: Mapping[str, Any] = json.loads(record.output).get("steps") or {}
+    try:
+        output = safejson.loads(record.output)
+    except json.JSONDecodeError as exc:
+        raise InputValidationError(f"evaluation chain {record.arn}: its output is not usable JSON ({exc.msg})") from exc
+    steps = output.get("steps") if isinstance(output, dict) else None
+    if not isinstance(steps, Mapping):
+        steps = {}
     answers: list[str] = []
     for index in range(count):
         step = steps.get(step_name(index))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from companion import safejson
 from companion.codec._text import quote
 from companion.finetune.catalog import RecordFormat
 
@@ -189,7 +189,7 @@ def _guess_format(text: str) -> RecordFormat | None:
     # Only for reported lines: a second parse is cheap next to what the hint saves (the wrong format is the most
     # common reason a whole dataset fails).
     try:
-        record: Any = json.loads(text)
+        record: Any = safejson.loads(text)
     except ValueError:
         return None
     if not isinstance(record, dict):

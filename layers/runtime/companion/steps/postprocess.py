@@ -7,10 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.codec import NormalizedResult, decode, resolve_family
-from companion.errors import InputValidationError, ModelOutputTruncatedError, PayloadTooLargeError
+from companion.errors import CompanionError, InputValidationError, ModelOutputTruncatedError, PayloadTooLargeError
 from companion.settings import PostprocessSettings
 from companion.steps.json_answers import extract_json, validate_json
 from companion.task_io import TaskInput, json_bytes
+from companion.usage import attach_usage
 
 
 class OutputSpec(BaseModel):
@@ -53,6 +54,9 @@ def postprocess_result(task: PostprocessResultInput, settings: PostprocessSettin
         JSON was asked for but the result holds no text (an embedding, or only tool calls).
     PayloadTooLargeError
         The result does not fit the state payload budget even without the text beside its parsed JSON.
+
+    Every error raised after the answer was decoded carries its token usage at the end of its message
+    (:mod:`companion.usage`), so that the tokens of rejected answers and failed steps can be counted.
     """
     if task.output.format == "json" and isinstance(task.result, dict) and task.result.get("truncated") is True:
         # resolve-output kept only a preview of an answer too large for the state: no JSON can be checked inline.
@@ -61,6 +65,16 @@ def postprocess_result(task: PostprocessResultInput, settings: PostprocessSettin
             "ask for a shorter answer or validate it from S3"
         )
     result = decode(task.result, task.model_id, resolve_family(task.model_id, task.model_family))
+    try:
+        return _handled(task, settings, result)
+    except CompanionError as exc:
+        # The answer was billed whether or not the step keeps it: its tokens go with the error.
+        raise attach_usage(exc, result) from None
+
+
+def _handled(
+    task: PostprocessResultInput, settings: PostprocessSettings, result: NormalizedResult
+) -> PostprocessResultOutput:
     truncated = result.stop_reason == "max_tokens"
     if truncated and task.output.on_truncation == "fail":
         raise ModelOutputTruncatedError(

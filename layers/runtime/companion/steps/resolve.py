@@ -48,9 +48,9 @@ def resolve_output(task: ResolveOutputInput, settings: ResolveSettings, store: O
     InputValidationError
         Neither ``output_s3_uri`` nor an S3 URI in ``task_result`` was given.
     S3LocationError
-        The URI is malformed or outside the function's bucket and offload prefix.
-    OffloadedObjectNotFoundError, PayloadTooLargeError
-        From the object store.
+        The URI is malformed or outside ``<offload prefix>responses/`` of the function's bucket.
+    OffloadedObjectNotFoundError, S3AccessDeniedError, PayloadTooLargeError
+        From the object store, which reads exactly that object (a prefix is not a folder to pick from).
     ResponseDecodingError, UnknownModelFamilyError
         From the codec (not UTF-8, not JSON, not the family's format).
     """
@@ -71,8 +71,10 @@ def resolve_output(task: ResolveOutputInput, settings: ResolveSettings, store: O
 
 def _locate(task: ResolveOutputInput, settings: ResolveSettings) -> S3Location:
     def parse(uri: object, where: str) -> S3Location:
-        return parse_s3_uri(uri, where=where, bucket=settings.offload_bucket, prefix=settings.offload_prefix)
+        prefix = f"{settings.offload_prefix}responses/"
+        return parse_s3_uri(uri, where=where, bucket=settings.offload_bucket, prefix=prefix)
 
+    # Only the responses area of the prefix: the function's IAM grant, and where pre-process assigns answers.
     if task.output_s3_uri is not None:
         return parse(task.output_s3_uri, "output_s3_uri")
     for found in _s3_uris(task.task_result):
