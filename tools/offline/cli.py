@@ -48,7 +48,13 @@ _FINAL_STATUS_OK: Final[str] = "SUCCEEDED"
 
 
 class UsageError(Exception):
-    """Bad usage or input: printed as one ``error: <file>: <place>: <what>`` line, exit status 2."""
+    """Bad usage or input: printed as one ``error: <file>: <place>: <what>`` line, exit status 2.
+
+    ``code`` is the AWS API error the same input would get (``InvalidDefinition``...), when there is one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --- parser -------------------------------------------------------------------------------------------------------
@@ -218,21 +224,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args, stdout, stderr)
-    except UsageError as exc:
-        stderr.write(f"error: {exc}\n")
-        return 2
-    except _input_errors() as exc:
+    except (UsageError, *_input_errors()) as exc:
         # One line per problem: a DefinitionError lists every broken place, each "<file>: <place>: <what>".
-        for problem in str(exc).splitlines() or [type(exc).__name__]:
-            stderr.write(f"error: {_one_line(problem)}\n")
+        problems = [_one_line(problem) for problem in str(exc).splitlines() if problem.strip()]
+        for problem in problems or [type(exc).__name__]:
+            stderr.write(f"error: {problem}\n")
+        if getattr(args, "json", False):
+            # --json promises one object on stdout whatever happens; bad input never started an execution.
+            error = getattr(exc, "code", None) or type(exc).__name__
+            rejected = {"status": "REJECTED", "output": None, "error": error, "cause": "; ".join(problems)}
+            stdout.write(json.dumps(rejected, ensure_ascii=False) + "\n")
         return 2
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
     """The input-error classes of the modules the CLI reads files with (the ones importable right now)."""
+    from tools.offline.engine import DefinitionRejectedError, ExecutionRejectedError  # noqa: PLC0415
     from tools.offline.mock_config import MockConfigError  # noqa: PLC0415
 
-    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError]
+    errors: list[type[Exception]] = [
+        MockConfigError,
+        report.PriceTableError,
+        DefinitionRejectedError,
+        ExecutionRejectedError,
+    ]
     with contextlib.suppress(ImportError):
         from tools.offline.template import DefinitionError, TemplateError  # noqa: PLC0415
 
@@ -577,7 +592,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             nested: list[list[dict[str, Any]]] = []
             try:
                 if template is None:
-                    result: Any = run_definition(
+                    result: Any = _run_bare_definition(
+                        args.definition,
+                        run_definition,
                         definition,
                         execution_input,
                         functions=recorder.wrap_functions(functions, memory_of(None)),
@@ -631,6 +648,16 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         )
         stdout.write(report.render_summary(summary) + "\n")
     return 0 if status == _FINAL_STATUS_OK else 1
+
+
+def _run_bare_definition(path: str, run_definition: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``run_definition``, its refusals naming the definition file."""
+    from tools.offline.engine import DefinitionRejectedError, ExecutionRejectedError  # noqa: PLC0415
+
+    try:
+        return run_definition(*args, **kwargs)
+    except (DefinitionRejectedError, ExecutionRejectedError) as exc:
+        raise UsageError(f"{path}: {exc}", exc.code) from exc
 
 
 def _nested_histories(stack: Any, execution_arn: str) -> list[list[dict[str, Any]]]:

@@ -37,6 +37,28 @@ _POLL_SECONDS: Final[float] = 0.05
 _NO_FUNCTIONS: Final[Mapping[str, Callable[[dict[str, Any], Any], Any]]] = MappingProxyType({})
 
 
+class DefinitionRejectedError(ValueError):
+    """``CreateStateMachine`` refused the definition (AWS answers ``InvalidDefinition``); the message says where."""
+
+    code: Final[str] = "InvalidDefinition"
+
+
+class ExecutionRejectedError(ValueError):
+    """``StartExecution`` refused the execution (an input over the 256 KiB quota, a name reused); nothing ran.
+
+    ``code`` is the API's error code (``InvalidExecutionInput``, ``ExecutionAlreadyExists``...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def _client_error(exc: Any) -> tuple[str, str]:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code") or ""), " ".join(str(error.get("Message") or exc).split())
+
+
 @dataclass(frozen=True)
 class ExecutionResult:
     """The outcome of one execution, as ``describe_execution`` and ``get_execution_history`` report it."""
@@ -212,8 +234,14 @@ class OfflineEngine:
 
     def create_machine(self, name: str, definition: dict[str, Any] | str, *, machine_type: str = "STANDARD") -> str:
         """Create a state machine in moto; its ARN (``arn:aws:states:us-east-1:123456789012:stateMachine:<name>``)."""
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
+        try:
+            created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
+        except ClientError as exc:
+            code, message = _client_error(exc)
+            raise DefinitionRejectedError(f"{code or DefinitionRejectedError.code}: {message}") from exc
         return str(created["stateMachineArn"])
 
     def start(self, machine_arn: str, execution_input: Any, *, name: str | None = None) -> str:
@@ -226,10 +254,16 @@ class OfflineEngine:
 
     def start_text(self, machine_arn: str, input_text: str, *, name: str | None = None) -> str:
         """:meth:`start` with the input as the JSON text ``StartExecution`` takes."""
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
         # moto leaves $$.Execution.Name null without a name; AWS generates one (a UUID).
-        started = self.client.start_execution(
-            stateMachineArn=machine_arn, input=input_text, name=name or str(uuid.uuid4())
-        )
+        try:
+            started = self.client.start_execution(
+                stateMachineArn=machine_arn, input=input_text, name=name or str(uuid.uuid4())
+            )
+        except ClientError as exc:
+            code, message = _client_error(exc)
+            raise ExecutionRejectedError(code or "InvalidExecutionInput", message) from exc
         return str(started["executionArn"])
 
     def wait(

@@ -28,7 +28,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from tools.offline.bedrock_api import BedrockBackend
-from tools.offline.engine import EventCallback, ExecutionResult, OfflineEngine
+from tools.offline.engine import (
+    DefinitionRejectedError,
+    EventCallback,
+    ExecutionRejectedError,
+    ExecutionResult,
+    OfflineEngine,
+)
 from tools.offline.mock_config import TestCase
 from tools.offline.moto_engine import StepFunctionsServiceError
 from tools.offline.template import StateMachineSpec, Template
@@ -111,7 +117,11 @@ class OfflineStack:
             create_stores(self.template)
             _forget_cached_clients()
             for machine in self.template.state_machines.values():
-                engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
+                try:
+                    engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
+                except DefinitionRejectedError as exc:
+                    where = machine.definition_path or f"{self.template.path}: Resources.{machine.logical_id}"
+                    raise DefinitionRejectedError(f"{where}: {exc}") from exc
             self._scope = scope.pop_all()
         return self
 
@@ -200,6 +210,8 @@ class OfflineStack:
             if engine.board.has_ended(arn):
                 engine.board.forget(arn)
             arn = engine.start_text(machine_arn, input_text, name=name)
+        except ExecutionRejectedError as exc:
+            raise StepFunctionsServiceError(exc.code, exc.message) from exc
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise StepFunctionsServiceError(str(error.get("Code")), str(error.get("Message"))) from exc
