@@ -7,14 +7,11 @@ whole executions on the offline runner; they never look at how the runner gets t
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tools.offline.cli import main
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @pytest.fixture

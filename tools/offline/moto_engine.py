@@ -74,7 +74,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tools.offline.bedrock_api import BedrockBackend, BedrockServiceError
-from tools.offline.lambda_api import FunctionTimeoutError
+from tools.offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError
 
 EXPECTED_MOTO_VERSION: Final[str] = "5.2.5"
 
@@ -686,8 +686,8 @@ def run_lambda_handler(handler: Handler, function_name: str, payload: bytes) -> 
     try:
         result = handler(event, LocalLambdaContext(function_name=function_name))
         body = json.dumps(result).encode()
-    except FunctionTimeoutError:
-        raise  # not a function error: the task times out (patch_lambda_timeout)
+    except (FunctionTimeoutError, FunctionUnavailableError):
+        raise  # not a function error: the task times out, or the execution fails (patch_lambda_timeout)
     except Exception as exc:  # noqa: BLE001  (any handler exception is the function's error, as in the runtime)
         headers["x-amz-function-error"] = "Unhandled"
         body = json.dumps(
@@ -1124,6 +1124,7 @@ def patch_lambda_timeout() -> None:
     legacy_from_error = StateTaskLambda._from_error
 
     def _service_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        _fail_unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return service_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1141,6 +1142,7 @@ def patch_lambda_timeout() -> None:
         )
 
     def _legacy_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        _fail_unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return legacy_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1156,6 +1158,22 @@ def patch_lambda_timeout() -> None:
 
     StateTaskServiceLambda._from_error = _service_from_error
     StateTaskLambda._from_error = _legacy_from_error
+
+
+def _fail_unavailable_function(env: Any, ex: Exception) -> None:
+    """A function that cannot run in-process fails the whole execution (no Retry or Catch may hide it: on AWS the
+    function would have run), naming the state and telling how to answer it instead."""
+    if not isinstance(ex, FunctionUnavailableError):
+        return
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails  # noqa: PLC0415
+
+    state_name, _ = state_name_and_attempt(env)
+    cause = (
+        f"state {state_name!r}: {ex}; the offline runner cannot call this function: answer the state with "
+        "--mock-config (AWS Step Functions Local's mock-config format)"
+    )
+    _root_of(env).set_error(ExecutionFailedEventDetails(error="States.Runtime", cause=cause))
+    raise FunctionUnavailableError(cause) from ex
 
 
 # --- JSONata -----------------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ Starters the stack serves:
   only, as on AWS), which runs the execution to its end and replies as the API does.
 
 The stack owns the runner's process-wide hooks for its lifetime (one stack, or one ``run_definition``, at a time):
-the template's functions run in-process, Bedrock is the SIMULATED stand-in unless the caller passes another backend,
-and the template's buckets and SNS topics exist (empty) in moto.
+the template's functions run in-process (each loaded on its first call), Bedrock is the SIMULATED stand-in unless the
+caller passes another backend, and the template's resources exist in moto (see :mod:`tools.offline.resources`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from tools.offline.bedrock_api import BedrockBackend
 from tools.offline.engine import (
     DefinitionRejectedError,
     EventCallback,
-    ExecutionRejectedError,
     ExecutionResult,
     OfflineEngine,
 )
@@ -210,8 +209,6 @@ class OfflineStack:
             if engine.board.has_ended(arn):
                 engine.board.forget(arn)
             arn = engine.start_text(machine_arn, input_text, name=name)
-        except ExecutionRejectedError as exc:
-            raise StepFunctionsServiceError(exc.code, exc.message) from exc
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise StepFunctionsServiceError(str(error.get("Code")), str(error.get("Message"))) from exc
