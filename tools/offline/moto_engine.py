@@ -47,6 +47,7 @@ Touch points (each installed once, process-wide, by :func:`install`):
   execution, and ``ExecutionWorker._get_evaluation_environment`` exposes the root environment (to fail it).
 - :func:`patch_mocked_responses`: ``Environment.is_mocked_mode`` / ``get_current_mocked_response`` answer from the
   run's :class:`~tools.offline.mock_config.TestCase` (moto's own mocked-response path does the rest).
+- :mod:`tools.offline.moto_fidelity`: AWS's error rules, service quotas and grammar (its own touch points).
 - :func:`hook_state_trace`: ``CommonStateField._eval_body``, ``ExecutionState._handle_retry`` / ``_handle_catch``,
   ``Environment.as_inner_frame_of``, and the ``_eval_body`` of ``InputPath``, ``Parameters``, ``Result``,
   ``ResultSelector`` and ``ResultPath`` record the TestState-style inspection data of every state execution.
@@ -73,6 +74,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tools.offline import moto_fidelity
 from tools.offline.bedrock_api import BedrockBackend, BedrockServiceError
 from tools.offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError
 
@@ -146,6 +148,7 @@ def install() -> None:
         hook_execution_events()
         patch_mocked_responses()
         hook_state_trace()
+        moto_fidelity.install()
         _installed = True
 
 
@@ -1187,9 +1190,14 @@ def evaluate_jsonata(expression: str) -> Any:
         raise RuntimeError(
             "QueryLanguage JSONata and $variables need the jsonata-python package (pip install jsonata-python)"
         ) from exc
-    program = jsonata.Jsonata(expression)
-    program.register_lambda("hash", jsonata_hash)
-    return program.evaluate(None)
+    from tools.offline.moto_fidelity import QueryEvaluationError  # noqa: PLC0415
+
+    try:
+        program = jsonata.Jsonata(expression)
+        program.register_lambda("hash", jsonata_hash)
+        return program.evaluate(None)
+    except Exception as exc:
+        raise QueryEvaluationError(f"The JSONata expression failed to evaluate: {exc}") from exc
 
 
 _HASH_ALGORITHMS: Final[dict[str, str]] = {
