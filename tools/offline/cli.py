@@ -145,7 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=FILE.py:HANDLER",
         help="with --definition: serve Lambda tasks calling NAME (or its ARN) with that handler (repeatable)",
     )
-    run.add_argument("--mock-config", metavar="FILE", help="AWS mock-config file (Step Functions Local format)")
+    run.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        help="AWS mock-config file (Step Functions Local format): each invocation of a mocked state (retry or "
+        "re-entry) takes the next response key; its StateMachines key is the machine's logical id or name, or for "
+        "--definition the file name up to its first dot (polling.asl.json: polling); a file with one state machine "
+        "applies whatever its name",
+    )
     run.add_argument("--test-case", metavar="NAME", help="the mock-config test case to apply (with --mock-config)")
     _add_s3_dirs(run, out=True)
     _add_json_answers(run)

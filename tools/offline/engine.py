@@ -328,9 +328,10 @@ def run_definition(
         id order, as soon as the engine records it, while the execution runs.
     mock
         An AWS mock-config test case (:meth:`tools.offline.mock_config.MockConfig.test_case`): the states it names
-        are not executed; each attempt (0 = first try, retries counted) returns the mocked ``Return`` as the raw
-        service result (before ResultSelector) or fails with the mocked ``Throw``. An attempt past the last mocked
-        one fails the execution with ``States.Runtime``. States it does not name run for real.
+        are not executed; each invocation of such a state (0 = the first; retries and re-entries alike) takes the
+        next response key: the mocked ``Return`` as the raw service result (before ResultSelector) or the mocked
+        ``Throw``. An invocation past the last mocked one fails the execution with ``States.Runtime``. States it does
+        not name run for real.
     trace
         Fill :attr:`ExecutionResult.trace`: one entry per state execution (each retry attempt, Map iteration and
         Parallel branch state included), in completion order, in the vocabulary of AWS's TestState API:

@@ -1383,8 +1383,24 @@ def _root_of(env: Any) -> Any:
     return getattr(env, "_offline_root", env)
 
 
+_invocations_lock = threading.Lock()
+
+
+def _next_invocation(root: Any, state_name: str) -> int:
+    """The 0-based invocation number of ``state_name`` in the execution of ``root``, counted up by this call: retries
+    and re-entries (a polling loop) alike, as Step Functions Local numbers mocked responses."""
+    with _invocations_lock:
+        counts: dict[str, int] = root.__dict__.setdefault("_offline_invocations", {})
+        number = counts.get(state_name, 0)
+        counts[state_name] = number + 1
+    return number
+
+
 def patch_mocked_responses() -> None:
     """moto's mocked-response path (Step Functions Local's), fed from the run's mock-config test case.
+
+    Each invocation of a mocked state takes the next response key, whether it is a retry or the state entered again
+    (AWS: "the mocked response ... for every invocation"), counted per execution.
 
     A mocked state invoked past its last listed response fails the whole execution (AWS: "If you do not specify a
     mocked response, the state machine execution will fail"), with ``States.Runtime`` and the loader's message: it is
@@ -1408,7 +1424,8 @@ def patch_mocked_responses() -> None:
         observer = _observer()
         if observer is None or observer.mock is None:
             raise RuntimeError("no mock-config test case is active")
-        state_name, attempt = state_name_and_attempt(self)
+        state_name, _ = state_name_and_attempt(self)
+        attempt = _next_invocation(_root_of(self), state_name)
         try:
             response = observer.mock.response_for(state_name, attempt)
         except MockedResponseExhaustedError as exc:
