@@ -42,7 +42,7 @@ MOCKS = {
 
 
 def test_each_invocation_of_a_re_entered_state_takes_the_next_response_key() -> None:
-    """"The mocked response ... keys are the invocation number" and "you must specify a mocked response for every
+    """ "The mocked response ... keys are the invocation number" and "you must specify a mocked response for every
     invocation": a polling loop entering the same state three times gets responses 0, 1 and 2."""
     # Given a polling loop whose check is mocked RUNNING, RUNNING, DONE
     case = load_mock_config(MOCKS).test_case("polling", "ThirdTimeDone")
@@ -55,7 +55,7 @@ def test_each_invocation_of_a_re_entered_state_takes_the_next_response_key() -> 
 
 
 def test_an_invocation_past_the_last_key_fails_the_execution() -> None:
-    """"If you do not specify a mocked response, the state machine execution will fail.\""""
+    """ "If you do not specify a mocked response, the state machine execution will fail.\""""
     # Given the check mocked RUNNING for two invocations only
     mocks = json.loads(json.dumps(MOCKS))
     del mocks["MockedResponses"]["JobStatus"]["2"]
