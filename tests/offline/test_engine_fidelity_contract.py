@@ -49,12 +49,12 @@ def test_error_equals_pops_the_error_name_and_pushes_a_bool() -> None:
 
 def test_execution_states_map_exceptions_in_from_error() -> None:
     # patch_service_error_names wraps ExecutionState._from_error (the States.Runtime fallback) and the state body.
-    state = _module(f"{STATE_EXEC}.execute_state").ExecutionState
-    assert _params(state._from_error) == ["self", "env", "ex"]
-    assert "StatesErrorNameType.StatesRuntime" in inspect.getsource(state._from_error)
-    assert "self._from_error(env=env, ex=ex)" in inspect.getsource(state._eval_state)
-    common = _module(f"{PARSER}.component.state.state").CommonStateField
-    assert _params(common._eval_body) == ["self", "env"]
+    # (Module sources, not the classes: the touch points may already be installed in this process.)
+    source = _source(f"{STATE_EXEC}.execute_state")
+    assert "def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:" in source
+    assert "StatesErrorNameType.StatesRuntime" in source
+    assert "self._from_error(env=env, ex=ex)" in source
+    assert "def _eval_body(self, env: Environment) -> None:" in _source(f"{PARSER}.component.state.state")
 
 
 def test_failure_events_and_environments_carry_the_cause() -> None:
@@ -78,17 +78,20 @@ def test_history_events_are_kept_in_a_list_the_worker_builds_the_environment() -
 
 def test_start_execution_takes_the_input_as_execution_input() -> None:
     # patch_execution_input_quota reads the input by that name (or its position).
-    backend = _module("moto.stepfunctions.parser.models").StepFunctionsParserBackend
-    assert _params(backend.start_execution)[:4] == ["self", "state_machine_arn", "name", "execution_input"]
+    source = _source("moto.stepfunctions.parser.models")
+    assert (
+        "def start_execution(\n        self,\n        state_machine_arn: str,\n        name: Name = None,\n" in source
+    )
+    assert "        execution_input: SensitiveData = None," in source
 
 
 def test_states_format_evaluates_its_arguments_to_one_list() -> None:
     # patch_string_format replaces StringFormat._eval_body; the argument list leaves one list on the stack.
-    module = _module(f"{PARSER}.component.intrinsic.function.statesfunction.generic.string_format")
-    source = inspect.getsource(module.StringFormat._eval_body)
+    name = f"{PARSER}.component.intrinsic.function.statesfunction.generic.string_format"
+    source = _source(name)
     assert "args = env.stack.pop()" in source
     assert "string_format.format(" in source, "moto stopped using str.format: re-check patch_string_format"
-    assert hasattr(module.StringFormat, "_to_str_repr")
+    assert hasattr(_module(name).StringFormat, "_to_str_repr")
 
 
 def test_the_parser_and_the_map_run_have_the_shape_the_grammar_patch_uses() -> None:
@@ -97,9 +100,29 @@ def test_the_parser_and_the_map_run_have_the_shape_the_grammar_patch_uses() -> N
     assert _params(parser.parse) == ["definition"]
     binding = _module(f"{PARSER}.component.common.payload.payloadvalue.payloadbinding.payload_binding")
     assert _params(binding.PayloadBinding.__init__) == ["self", "field"]
-    component = _module(f"{STATE_EXEC}.state_map.iteration.distributed_iteration_component")
-    assert "input_items: list[json] = env.stack.pop()" in inspect.getsource(
-        component.DistributedIterationComponent._map_run
-    )
+    source = _source(f"{STATE_EXEC}.state_map.iteration.distributed_iteration_component")
+    assert "input_items: list[json] = env.stack.pop()" in source
     state_map = _module(f"{STATE_EXEC}.state_map.state_map").StateMap
     assert "self.iteration_component" in inspect.getsource(state_map)
+
+
+def test_callback_tasks_evaluate_each_attempt_and_time_out_heartbeats_by_their_own_error() -> None:
+    # patch_callback_attempts: a token per attempt, HeartbeatTimeoutError named, send_task_failure's cause.
+    source = _source(f"{STATE_EXEC}.state_task.service.state_task_service_callback")
+    assert "callback_endpoint.interrupt_all()" in source
+    assert "task_token = env.states.context_object.update_task_token()" in source
+    assert "def _evaluate_with_timeout" in _source(f"{STATE_EXEC}.execute_state")
+    errors = _module(f"{PARSER}.eval.callback.callback")
+    assert issubclass(errors.HeartbeatTimeoutError, TimeoutError)
+    responses = _source("moto.stepfunctions.responses")
+    failure = responses[responses.index("def send_task_failure") : responses.index("def send_task_heartbeat")]
+    assert "cause" not in failure, "moto passes the cause now: drop the patch"
+
+
+def test_aws_sdk_parameters_are_not_normalised_by_moto() -> None:
+    # moto_engine's AwsSdkTaskService converts camelCase SDKs itself with the base class's converters.
+    service = _module(f"{STATE_EXEC}.state_task.service.state_task_service")
+    source = inspect.getsource(service.StateTaskService._normalise_parameters)
+    assert source.rstrip().endswith("pass"), "moto normalises aws-sdk parameters now: re-check the aws-sdk casing"
+    assert _params(service.StateTaskService._to_boto_request) == ["self", "parameters", "structure_shape"]
+    assert _params(service.StateTaskService._from_boto_response) == ["self", "response", "structure_shape"]

@@ -434,13 +434,31 @@ def _build_service_classes() -> tuple[type, type]:
         def _is_bedrock(self) -> bool:
             return self.resource.api_name in {"bedrock", "bedrockruntime"}
 
-        def _normalise_parameters(self, parameters: dict, *args: Any, **kwargs: Any) -> None:
-            if not self._is_bedrock():
-                super()._normalise_parameters(parameters, *args, **kwargs)
+        def _camel_cased_operation(self) -> Any:
+            """The SDK operation when its members are camelCase (Step Functions, Lambda...), else None: the ASL
+            writes every aws-sdk parameter in PascalCase and gets PascalCase back, as AWS converts them."""
+            model = sdk_operation_model(self._get_boto_service_name(), self._get_boto_service_action())
+            members = [*model.input_shape.members] if model is not None and model.input_shape is not None else []
+            members += [*model.output_shape.members] if model is not None and model.output_shape is not None else []
+            return model if any(name[:1].islower() for name in members) else None
 
-        def _normalise_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-            if not self._is_bedrock():
-                super()._normalise_response(response, *args, **kwargs)
+        def _normalise_parameters(self, parameters: dict, *_: Any, **__: Any) -> None:
+            if self._is_bedrock():
+                return
+            model = self._camel_cased_operation()
+            if model is not None:
+                self._to_boto_request(parameters, model.input_shape)
+
+        def _normalise_response(self, response: Any, *_: Any, **__: Any) -> None:
+            if self._is_bedrock():
+                return
+            model = self._camel_cased_operation()
+            if model is not None and model.output_shape is not None:
+                self._from_boto_response(response, model.output_shape)
+                if isinstance(response, dict):
+                    for key, value in response.items():
+                        if isinstance(value, datetime.datetime):
+                            response[key] = int(value.timestamp() * 1000)  # as patch_sfn_task_normalisation
 
         def _from_error(self, env: Any, ex: Exception) -> Any:
             if isinstance(ex, BedrockServiceError):
@@ -466,6 +484,25 @@ def _build_service_classes() -> tuple[type, type]:
             env.stack.append(result)
 
     return BedrockTaskService, AwsSdkTaskService
+
+
+_sdk_models: dict[tuple[str, str], Any] = {}
+_sdk_models_lock = threading.Lock()
+
+
+def sdk_operation_model(service_name: str, action: str) -> Any:
+    """botocore's model of an SDK operation (``action`` in snake case), or None for an unknown service or action."""
+    key = (service_name, action)
+    with _sdk_models_lock:
+        if key in _sdk_models:
+            return _sdk_models[key]
+    try:
+        model: Any = _operation_model(service_name, action)
+    except Exception:  # noqa: BLE001  (an unknown service or operation: moto answers it as it would)
+        model = None
+    with _sdk_models_lock:
+        _sdk_models[key] = model
+    return model
 
 
 def patch_task_service_factory() -> None:

@@ -24,6 +24,11 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   262,144 bytes (UTF-8), as ``StartExecution`` does, instead of starting an execution that fails later.
 - :func:`patch_string_format`: ``StringFormat._eval_body`` (``States.Format``) honours the escapes ``\\{``,
   ``\\}``, ``\\'`` and ``\\\\`` of a literal template instead of handing it to Python's ``str.format``.
+- :func:`patch_callback_attempts`: ``StateTaskServiceCallback._evaluate_with_timeout``: each retry attempt of a
+  callback-capable task (``.sync``, ``.sync:2``, ``.waitForTaskToken``) gets a fresh task token (the first attempt's
+  endpoint is closed when it ends, so a retried ``.sync`` task reported ``States.Timeout`` at once);
+  ``StateTask._from_error``: a missed heartbeat is ``States.HeartbeatTimeout``, not ``States.Timeout``;
+  ``StepFunctionResponse.send_task_failure`` passes the ``cause`` on (moto dropped it).
 - :func:`patch_definition_grammar`: ``AmazonStateLanguageParser.parse`` takes what AWS accepts and moto's grammar
   does not: an integer ``ToleratedFailurePercentage``, a ``RoleArn.$`` key in a payload template (a keyword of the
   grammar's ``Credentials``: restored by ``PayloadBinding.__init__``) and ``ItemBatcher`` (kept aside and applied
@@ -82,6 +87,7 @@ def install() -> None:
         patch_execution_input_quota()
         patch_string_format()
         patch_definition_grammar()
+        patch_callback_attempts()
         _installed = True
 
 
@@ -528,3 +534,73 @@ __all__: Final[list[str]] = [
     "QueryEvaluationError",
     "install",
 ]
+
+
+# --- callbacks ---------------------------------------------------------------------------------------------------
+
+
+def patch_callback_attempts() -> None:
+    """A fresh task token per retry attempt; heartbeat timeouts named as AWS names them."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskTimedOutEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (  # noqa: PLC0415
+        ResourceCondition,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: PLC0415
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    original_evaluate = StateTaskServiceCallback._evaluate_with_timeout
+
+    def _evaluate_with_timeout(self: Any, env: Any) -> None:
+        state = env.states.context_object.context_object_data.get("State") or {}
+        if (
+            int(state.get("RetryCount", 0)) > 0
+            and self._is_integration_pattern()
+            and ResourceCondition.WaitForTaskToken in self._supported_integration_patterns
+        ):
+            env.callback_pool_manager.add(env.states.context_object.update_task_token())
+        original_evaluate(self, env)
+
+    StateTaskServiceCallback._evaluate_with_timeout = _evaluate_with_timeout
+
+    heartbeat = StatesErrorNameType.StatesHeartbeatTimeout
+    original_from_error = StateTask._from_error
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, HeartbeatTimeoutError):
+            return FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=heartbeat),
+                event_type=HistoryEventType.TaskTimedOut,
+                event_details=EventDetails(
+                    taskTimedOutEventDetails=TaskTimedOutEventDetails(
+                        error=heartbeat.to_name(),
+                        cause=f"The task did not send a heartbeat within HeartbeatSeconds (state {self.name!r})",
+                    )
+                ),
+            )
+        return original_from_error(self, env, ex)
+
+    StateTask._from_error = _from_error
+
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    def send_task_failure(self: Any) -> Any:
+        from moto.core.responses import EmptyResult  # noqa: PLC0415
+
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure
