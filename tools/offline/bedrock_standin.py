@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from companion.codec import ModelFamily, resolve_family
 from companion.codec.ids import parse_model_id
 from companion.errors import UnknownModelFamilyError
+from tools.offline.agents_standin import agent_actions
 from tools.offline.bedrock_api import BedrockServiceError
 from tools.offline.mock_config import MockedResponseExhaustedError
 
@@ -1032,6 +1033,7 @@ class BedrockStandIn:
             "CreateProvisionedModelThroughput": self._create_throughput,
             "GetProvisionedModelThroughput": self._get_throughput,
             "DeleteProvisionedModelThroughput": self._delete_throughput,
+            **agent_actions(),
         }
 
     # --- model customization ------------------------------------------------------------------------------------

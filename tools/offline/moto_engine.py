@@ -47,6 +47,8 @@ Touch points (each installed once, process-wide, by :func:`install`):
   execution, and ``ExecutionWorker._get_evaluation_environment`` exposes the root environment (to fail it).
 - :func:`patch_mocked_responses`: ``Environment.is_mocked_mode`` / ``get_current_mocked_response`` answer from the
   run's :class:`~tools.offline.mock_config.TestCase` (moto's own mocked-response path does the rest).
+- :func:`tools.offline.integrations.patch_stubber_skip`: moto's ``BotocoreStubber.__call__`` leaves alone a request a
+  runner hook answered (``bedrock-runtime`` from a function: see :mod:`tools.offline.integrations`).
 - :mod:`tools.offline.moto_fidelity`: AWS's error rules, service quotas and grammar (its own touch points).
 - :func:`hook_state_trace`: ``CommonStateField._eval_body``, ``ExecutionState._handle_retry`` / ``_handle_catch``,
   ``Environment.as_inner_frame_of``, and the ``_eval_body`` of ``InputPath``, ``Parameters``, ``Result``,
@@ -76,6 +78,13 @@ from typing import Any, Final
 
 from tools.offline import moto_fidelity
 from tools.offline.bedrock_api import BedrockBackend, BedrockServiceError
+from tools.offline.integrations import (
+    BEDROCK_AGENT_SERVICES,
+    RUNTIME_EVENTS,
+    bedrock_runtime_hook,
+    build_http_task_service,
+    patch_stubber_skip,
+)
 from tools.offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError
 
 EXPECTED_MOTO_VERSION: Final[str] = "5.2.5"
@@ -148,6 +157,7 @@ def install() -> None:
         hook_execution_events()
         patch_mocked_responses()
         hook_state_trace()
+        patch_stubber_skip()
         moto_fidelity.install()
         _installed = True
 
@@ -432,7 +442,7 @@ def _build_service_classes() -> tuple[type, type]:
         and every other service left to moto."""
 
         def _is_bedrock(self) -> bool:
-            return self.resource.api_name in {"bedrock", "bedrockruntime"}
+            return self.resource.api_name in {"bedrock", "bedrockruntime", *BEDROCK_AGENT_SERVICES}
 
         def _camel_cased_operation(self) -> Any:
             """The SDK operation when its members are camelCase (Step Functions, Lambda...), else None: the ASL
@@ -513,12 +523,15 @@ def patch_task_service_factory() -> None:
 
     original = state_task_factory.state_task_service_for
     bedrock_service, aws_sdk_service = _build_service_classes()
+    http_service = build_http_task_service()
 
     def state_task_service_for(service_name: str) -> Any:
         if service_name == "bedrock":
             return bedrock_service()
         if service_name == "aws-sdk":
             return aws_sdk_service()
+        if service_name == "http":
+            return http_service()
         return original(service_name)
 
     state_task_factory.state_task_service_for = state_task_service_for
@@ -901,6 +914,7 @@ def patch_sfn_task_normalisation() -> None:
 _HOOKS: Final[tuple[tuple[str, Callable[..., Any]], ...]] = (
     (_LAMBDA_EVENT, lambda_invoke_hook),
     (_SYNC_EVENT, start_sync_execution_hook),
+    *((event, bedrock_runtime_hook) for event in RUNTIME_EVENTS),
 )
 
 
@@ -1164,7 +1178,8 @@ def patch_lambda_timeout() -> None:
     legacy_from_error = StateTaskLambda._from_error
 
     def _service_from_error(self: Any, env: Any, ex: Exception) -> Any:
-        _fail_unavailable_function(env, ex)
+        if isinstance(ex, FunctionUnavailableError):
+            return _unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return service_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1182,7 +1197,8 @@ def patch_lambda_timeout() -> None:
         )
 
     def _legacy_from_error(self: Any, env: Any, ex: Exception) -> Any:
-        _fail_unavailable_function(env, ex)
+        if isinstance(ex, FunctionUnavailableError):
+            return _unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return legacy_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1200,20 +1216,31 @@ def patch_lambda_timeout() -> None:
     StateTaskLambda._from_error = _legacy_from_error
 
 
-def _fail_unavailable_function(env: Any, ex: Exception) -> None:
-    """A function that cannot run in-process fails the whole execution (no Retry or Catch may hide it: on AWS the
-    function would have run), naming the state and telling how to answer it instead."""
-    if not isinstance(ex, FunctionUnavailableError):
-        return
-    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails  # noqa: PLC0415
+def _unavailable_function(env: Any, ex: Exception) -> Any:
+    """A function that cannot run in-process fails the task with ``States.Runtime`` (which no Retry or Catch takes:
+    on AWS the function would have run), naming the state and telling how to answer it instead."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     state_name, _ = state_name_and_attempt(env)
     cause = (
         f"state {state_name!r}: {ex}; the offline runner cannot call this function: answer the state with "
         "--mock-config (AWS Step Functions Local's mock-config format)"
     )
-    _root_of(env).set_error(ExecutionFailedEventDetails(error="States.Runtime", cause=cause))
-    raise FunctionUnavailableError(cause) from ex
+    runtime = StatesErrorNameType.StatesRuntime
+    return FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=runtime),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=runtime.to_name(), cause=cause)),
+    )
 
 
 # --- JSONata -----------------------------------------------------------------------------------------------------
