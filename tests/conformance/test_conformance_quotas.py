@@ -92,3 +92,17 @@ def test_an_input_over_256_kib_is_refused_at_start(tmp_path: Path, cli: CliRun) 
     assert json.loads(out)["error"] == "ValidationException"
     assert "StartExecution" in err
     assert "262144" in err
+
+
+def test_an_express_execution_times_out_at_its_duration_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Express workflows: "Maximum execution duration: 5 minutes" (service quotas); past it the execution times
+    out. Run with the limit lowered to one second and a real 30-second Wait."""
+    # Given an EXPRESS machine waiting 30 s, time not compressed, and a one-second duration limit
+    monkeypatch.setattr(moto_fidelity, "EXPRESS_DURATION_SECONDS", 1.0)
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    with OfflineEngine(time_scale=1.0) as engine:
+        arn = engine.create_machine("SlowExpress", definition, machine_type="EXPRESS")
+        result = engine.wait(engine.start(arn, {}), timeout=20)
+    # Then it timed out at the limit, well before the wall-clock guard
+    assert result.status == "TIMED_OUT"
+    assert result.history[-1]["type"] == "ExecutionTimedOut"

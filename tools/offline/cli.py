@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -586,6 +587,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
     execution_input = _execution_input(args, machine)
     test_case = _test_case(args, names)
 
+    if not args.verbose:
+        # moto logs each failure with the whole state's repr; the progress lines and the result say it once.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     recorder = report.RunRecorder()
     progress = report.ProgressPrinter(stderr)
     sink = HandlerOutput(stderr if args.verbose else None)

@@ -19,7 +19,8 @@ assumes about moto's internals). Each one restores a rule AWS documents:
 - :func:`patch_history_limit`: ``EventManager._publish_history_event``: a Standard execution whose history reaches
   25,000 events fails with ``States.Runtime`` (AWS: "If the event number 25,000 isn't ExecutionSucceeded, the
   ExecutionFailed event is logged"); ``ExecutionWorker._get_evaluation_environment`` tells the manager of a
-  Standard execution its environment (read through ``_execution_communication.execution.state_machine.type``).
+  Standard execution its environment (read through ``_execution_communication.execution.state_machine.type``);
+  an Express execution times out after five minutes ("Maximum execution duration: 5 minutes").
 - :func:`patch_execution_input_quota`: ``StepFunctionsParserBackend.start_execution`` refuses an input over
   262,144 bytes (UTF-8), as ``StartExecution`` does, instead of starting an execution that fails later.
 - :func:`patch_string_format`: ``StringFormat._eval_body`` (``States.Format``) honours the escapes ``\\{``,
@@ -46,6 +47,7 @@ from typing import Any, Final
 CAUSE_LIMIT: Final[int] = 32_768
 HISTORY_LIMIT: Final[int] = 25_000
 INPUT_LIMIT_BYTES: Final[int] = 262_144
+EXPRESS_DURATION_SECONDS: Final[float] = 300.0
 HISTORY_LIMIT_CAUSE: Final[str] = f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
 
 # How AWS names the services of its optimized integrations in error names (SDK integrations use the SDK's name).
@@ -290,10 +292,24 @@ def patch_history_limit() -> None:
         machine = getattr(getattr(self._execution_communication, "execution", None), "state_machine", None)
         if getattr(machine, "type", "STANDARD") != "EXPRESS":
             env.event_manager._offline_env = env
+        else:
+            _limit_duration(env)
         return env
 
     EventManager._publish_history_event = _publish_history_event
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment
+
+
+def _limit_duration(env: Any) -> None:
+    """An Express execution still running after five minutes (wall clock) times out, as AWS stops it."""
+
+    def stop() -> None:
+        if env.is_running():
+            env.set_timed_out()
+
+    timer = threading.Timer(EXPRESS_DURATION_SECONDS, stop)
+    timer.daemon = True
+    timer.start()
 
 
 def patch_execution_input_quota() -> None:
