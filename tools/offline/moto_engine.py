@@ -1261,7 +1261,12 @@ def evaluate_jsonata(expression: str) -> Any:
         program.register_lambda("hash", jsonata_hash)
         return program.evaluate(None)
     except Exception as exc:
-        raise QueryEvaluationError(f"The JSONata expression failed to evaluate: {exc}") from exc
+        message = str(exc)
+        current = getattr(exc, "current", None)
+        if "{}" in message and current is not None:
+            # jsonata-python keeps $error's own message (and other details) apart from its message template.
+            message = message.replace("{}", str(current))
+        raise QueryEvaluationError(f"The JSONata expression failed to evaluate: {message}") from exc
 
 
 _HASH_ALGORITHMS: Final[dict[str, str]] = {
