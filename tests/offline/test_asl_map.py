@@ -125,9 +125,6 @@ def test_distributed_map_lists_objects(s3: Any) -> None:
     assert (result.status, result.output) == ("SUCCEEDED", [{"key": "in/a.txt"}, {"key": "in/b.txt"}])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="moto 5.2.5's ASL grammar has no ItemBatcher: CreateStateMachine rejects the definition"
-)
 def test_item_batcher_groups_items_and_adds_batch_input() -> None:
     definition = one_state(
         "Each",
@@ -185,11 +182,6 @@ def test_distributed_map_succeeds_within_the_tolerance() -> None:
     assert result.status == "SUCCEEDED", result.cause
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5's grammar takes only a decimal ToleratedFailurePercentage: "
-    "an integer (valid on AWS) is a parse error",
-)
 def test_an_integer_tolerated_failure_percentage_is_accepted() -> None:
     result = run_definition(failing_on_odd_items(ToleratedFailurePercentage=50), ITEMS)
     assert result.status == "SUCCEEDED"

@@ -127,10 +127,6 @@ def test_jsonata_map_over_items_with_item_selector() -> None:
     assert (result.status, result.output) == ("SUCCEEDED", [4, 10])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5 reports a failing JSONata expression as States.Runtime; AWS as States.QueryEvaluationError",
-)
 def test_jsonata_error_fails_with_states_query_evaluation_error() -> None:
     definition = {
         "QueryLanguage": "JSONata",

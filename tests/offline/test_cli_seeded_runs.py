@@ -60,14 +60,10 @@ def test_without_the_data_the_batch_fails_naming_the_missing_prompt_set(capsys: 
     assert "prompt-sets/scheduled.jsonl" in str(document["cause"])
 
 
-def test_s3_dir_must_be_a_directory_and_needs_a_template(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_s3_dir_must_be_a_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     missing = str(tmp_path / "nope")
     assert main(["run", "ChainBatchStateMachine", "--template", TEMPLATE, "--s3-dir", missing]) == 2
     assert "must name a directory" in capsys.readouterr().err
-    definition = tmp_path / "d.json"
-    definition.write_text(json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
-    assert main(["run", "--definition", str(definition), "--s3-dir", str(tmp_path)]) == 2
-    assert "--s3-dir: only with a template" in capsys.readouterr().err
 
 
 def test_the_summary_counts_the_transitions_of_the_chains_the_batch_started(

@@ -422,10 +422,10 @@ def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: 
     chain["steps"][0]["output"].pop("schema")
     # When it runs
     result = run_chain(template, bedrock, chain, {"goal": "cut Bedrock costs"})
-    # Then it fails in Prepare Stage Runs ($error) before any map step runs. On AWS the error is
-    # States.QueryEvaluationError with the message naming the map; moto reports States.Runtime and loses the message.
-    assert result.status == "FAILED"
-    assert result.error in {"States.QueryEvaluationError", "States.Runtime"}
+    # Then it fails in Prepare Stage Runs ($error) before any map step runs, with States.QueryEvaluationError and
+    # the message naming the map, as on AWS
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert "items" in (result.cause or "")
     assert entered(result)[-1] == "Prepare Stage Runs"
     assert len(bedrock.calls) == 1
 

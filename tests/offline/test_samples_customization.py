@@ -54,12 +54,6 @@ def polling_definition() -> dict[str, Any]:
     return load_sample("model_customisation_polling.asl.json", BedrockModelCustomisationServiceRoleArn=ROLE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto's ASL parser treats a Parameters key 'RoleArn.$' as a literal field named 'RoleArn.$' (RoleArn is a "
-    "keyword of its grammar, for Credentials), so the path is never evaluated and Bedrock receives no RoleArn; AWS "
-    "resolves 'RoleArn.$' like any other '.$' key",
-)
 def test_role_arn_taken_from_the_input_with_a_path_reaches_bedrock() -> None:
     # Given the polling sample with the role read from the execution input, as the published sample's input carries it
     definition = polling_definition()
@@ -233,12 +227,6 @@ def test_model_customization_sample_fails_with_the_jobs_status_when_customizatio
     assert "CreateProvisionedModelThroughput" not in bedrock.control_plane_actions()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto's ASL grammar rejects an integer ToleratedFailurePercentage (CreateStateMachine: ASLParserException "
-    "'no viable alternative at input \"ToleratedFailurePercentage\":100'); AWS accepts 100, as the published "
-    "evaluate-custom-model.asl.json writes it; the fixture writes 100.0 to run",
-)
 def test_integer_tolerated_failure_percentage_is_accepted(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="validation-data.json", Body=json.dumps(VALIDATION).encode())
     text = json.dumps(customization_definition()).replace(

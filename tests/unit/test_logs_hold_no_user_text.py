@@ -76,7 +76,9 @@ def test_no_log_line_at_debug_holds_the_prompt_or_the_answer(
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
         for name in ("Chain", "chain-outline-draft-critique"):
             sfn.create_state_machine(name=name, definition=definition, roleArn="arn:aws:iam::123456789012:role/r")
-        api = importlib.import_module("chain_api.app").lambda_handler
+        chain_api = importlib.import_module("chain_api.app")
+        chain_api.machines.cache_clear()  # built from this test's environment, not an earlier test's
+        api = chain_api.lambda_handler
         context = LocalLambdaContext(function_name="ChainApiFunction")
         # When the step functions run (one offloads the prompt to S3, one reads the answer back) and the API starts
         # a chain with the canary in its variables and reads it back

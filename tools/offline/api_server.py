@@ -31,7 +31,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -315,9 +315,12 @@ def _request_handler(app: ApiApp, log: IO[str]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serving(template: Any, host: str, port: int, *, log: IO[str], bedrock: Any = None) -> Iterator[ThreadingHTTPServer]:
+def serving(
+    template: Any, host: str, port: int, *, log: IO[str], bedrock: Any = None, s3_dirs: Sequence[str] = ()
+) -> Iterator[ThreadingHTTPServer]:
     """A bound server for ``template`` on an offline stack inside one ``mock_aws``; the caller runs
-    ``serve_forever``. ``bedrock`` defaults to the SIMULATED stand-in."""
+    ``serve_forever``. ``bedrock`` defaults to the SIMULATED stand-in; ``s3_dirs`` (``[BUCKET=]DIR`` each) seed
+    the emulated buckets (:func:`tools.offline.cli.seed_buckets`)."""
     if not is_loopback(host):
         raise ValueError(f"refusing to serve on {host}: loopback addresses only")
     from moto import mock_aws  # noqa: PLC0415
@@ -331,6 +334,10 @@ def serving(template: Any, host: str, port: int, *, log: IO[str], bedrock: Any =
         contextlib.redirect_stdout(HandlerOutput(log)),
         OfflineStack(template, bedrock=bedrock) as stack,
     ):
+        if s3_dirs:
+            from tools.offline.cli import seed_buckets  # noqa: PLC0415
+
+            seed_buckets(template, s3_dirs, log)
         stack.listen(progress_log(log))
         app = ApiApp(template, stack, log=log)
         server = ThreadingHTTPServer((host, port), _request_handler(app, log))

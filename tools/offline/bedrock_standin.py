@@ -30,7 +30,9 @@ from typing import Any, NamedTuple
 from companion.codec import ModelFamily, resolve_family
 from companion.codec.ids import parse_model_id
 from companion.errors import UnknownModelFamilyError
+from tools.offline.agents_standin import agent_actions
 from tools.offline.bedrock_api import BedrockServiceError
+from tools.offline.image_models import image_answer, is_image_model
 from tools.offline.mock_config import MockedResponseExhaustedError
 
 REGION = "us-east-1"
@@ -935,6 +937,8 @@ class BedrockStandIn:
             if scripted is not None:
                 return _unwrap_task_result(scripted)
             self._raise_fault(state_name)
+            if is_image_model(model_id):
+                return image_answer(model_id, body)
             family = self._family(model_id)
             if family is None:
                 raise _invalid(_INVALID_MODEL)
@@ -1032,6 +1036,7 @@ class BedrockStandIn:
             "CreateProvisionedModelThroughput": self._create_throughput,
             "GetProvisionedModelThroughput": self._get_throughput,
             "DeleteProvisionedModelThroughput": self._delete_throughput,
+            **agent_actions(),
         }
 
     # --- model customization ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -53,7 +54,13 @@ _FINAL_STATUS_OK: Final[str] = "SUCCEEDED"
 
 
 class UsageError(Exception):
-    """Bad usage or input: printed as one ``error: <file>: <place>: <what>`` line, exit status 2."""
+    """Bad usage or input: printed as one ``error: <file>: <place>: <what>`` line, exit status 2.
+
+    ``code`` is the AWS API error the same input would get (``InvalidDefinition``...), when there is one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --- parser -------------------------------------------------------------------------------------------------------
@@ -153,15 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=FILE.py:HANDLER",
         help="with --definition: serve Lambda tasks calling NAME (or its ARN) with that handler (repeatable)",
     )
-    run.add_argument("--mock-config", metavar="FILE", help="AWS mock-config file (Step Functions Local format)")
-    run.add_argument("--test-case", metavar="NAME", help="the mock-config test case to apply (with --mock-config)")
     run.add_argument(
-        "--s3-dir",
-        metavar="DIR",
-        type=Path,
-        help="upload every file under DIR into the template's bucket before the run, its path below DIR as the key "
-        "(e.g. events/s3: the sample prompt set and fine-tuning datasets)",
+        "--mock-config",
+        metavar="FILE",
+        help="AWS mock-config file (Step Functions Local format): each invocation of a mocked state (retry or "
+        "re-entry) takes the next response key; its StateMachines key is the machine's logical id or name, or for "
+        "--definition the file name up to its first dot (polling.asl.json: polling); a file with one state machine "
+        "applies whatever its name",
     )
+    run.add_argument("--test-case", metavar="NAME", help="the mock-config test case to apply (with --mock-config)")
+    _add_s3_dirs(run, out=True)
     _add_json_answers(run)
     run.add_argument("--trace", action="store_true", help="also print a per-state trace (TestState vocabulary)")
     run.add_argument("--json", action="store_true", help="print one JSON object {status, output, error, cause} only")
@@ -213,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_parameter_overrides(invoke)
     _add_verbose(invoke, "also show the libraries' own warnings (moto, Powertools)")
+    _add_s3_dirs(invoke, out=True)
 
     api = commands.add_parser(
         "api",
@@ -226,11 +235,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_answers(api)
     _add_parameter_overrides(api)
     _add_verbose(api, "also show the libraries' own warnings (moto, Powertools)")
+    _add_s3_dirs(api, out=False)
     return parser
 
 
 def _add_verbose(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help=f"{what} on stderr")
+
+
+def _add_s3_dirs(parser: argparse.ArgumentParser, *, out: bool) -> None:
+    parser.add_argument(
+        "--s3-dir",
+        action="append",
+        default=[],
+        metavar="[BUCKET=]DIR",
+        help="put files in the emulated buckets first (repeatable): DIR/<bucket name or logical id>/<key> for any "
+        "number of buckets, DIR/<key> when the template has one bucket, BUCKET=DIR for one bucket (created when "
+        "the template has no such bucket) (e.g. events/s3: the sample prompt set and fine-tuning datasets)",
+    )
+    if out:
+        parser.add_argument(
+            "--s3-out",
+            metavar="DIR",
+            type=Path,
+            help="afterwards, write every emulated bucket's objects to DIR/<bucket name>/<key>",
+        )
 
 
 def _add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
@@ -262,21 +291,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args, stdout, stderr)
-    except UsageError as exc:
-        stderr.write(f"error: {exc}\n")
-        return 2
-    except _input_errors() as exc:
+    except (UsageError, *_input_errors()) as exc:
         # One line per problem: a DefinitionError lists every broken place, each "<file>: <place>: <what>".
-        for problem in str(exc).splitlines() or [type(exc).__name__]:
-            stderr.write(f"error: {_one_line(problem)}\n")
+        problems = [_one_line(problem) for problem in str(exc).splitlines() if problem.strip()]
+        for problem in problems or [type(exc).__name__]:
+            stderr.write(f"error: {problem}\n")
+        if getattr(args, "json", False):
+            # --json promises one object on stdout whatever happens; bad input never started an execution.
+            error = getattr(exc, "code", None) or type(exc).__name__
+            rejected = {"status": "REJECTED", "output": None, "error": error, "cause": "; ".join(problems)}
+            stdout.write(json.dumps(rejected, ensure_ascii=False) + "\n")
         return 2
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
     """The input-error classes of the modules the CLI reads files with (the ones importable right now)."""
+    from tools.offline.engine import DefinitionRejectedError  # noqa: PLC0415
     from tools.offline.mock_config import MockConfigError  # noqa: PLC0415
+    from tools.offline.resources import ResourceSeedError  # noqa: PLC0415
 
-    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError, GraphError]
+    errors: list[type[Exception]] = [
+        MockConfigError,
+        report.PriceTableError,
+        ResourceSeedError,
+        DefinitionRejectedError,
+        GraphError,
+    ]
     with contextlib.suppress(ImportError):
         from tools.offline.template import DefinitionError, TemplateError  # noqa: PLC0415
 
@@ -370,17 +410,11 @@ def _lookup(kind: str, table: Mapping[str, Any], logical_id: str, template: str)
 
 
 def create_stores(template: Any) -> None:
-    """Create the template's buckets in moto's S3 and its SNS topics in moto's SNS (call inside ``mock_aws``)."""
-    import boto3  # noqa: PLC0415
+    """Create the template's resources in the emulated account (call inside ``mock_aws``; see
+    :mod:`tools.offline.resources`)."""
+    from tools.offline.resources import create_resources  # noqa: PLC0415
 
-    s3 = boto3.client("s3", region_name=REGION)
-    for bucket in dict(getattr(template, "buckets", {}) or {}).values():
-        s3.create_bucket(Bucket=bucket)
-    topics = dict(getattr(template, "topics", {}) or {})
-    if topics:
-        sns = boto3.client("sns", region_name=REGION)
-        for topic in topics.values():
-            sns.create_topic(Name=topic)
+    create_resources(template)
     # Handlers cache their boto3 clients across invocations; one built under an earlier mock must not be reused.
     with contextlib.suppress(ImportError):
         from companion.adapters.s3 import default_client  # noqa: PLC0415
@@ -388,29 +422,25 @@ def create_stores(template: Any) -> None:
         default_client.cache_clear()
 
 
-def seed_bucket(template: Any, folder: Path) -> int:
-    """Upload every file under ``folder`` into the template's bucket, its path below ``folder`` as the key (call
-    inside ``mock_aws``, after :func:`create_stores`); the number of objects written.
+def seed_buckets(template: Any, options: Sequence[str], stderr: IO[str]) -> None:
+    """``--s3-dir [BUCKET=]DIR``: see :func:`tools.offline.resources.seed_buckets` (call inside ``mock_aws``, after
+    the resources exist)."""
+    from tools.offline.resources import seed_buckets as seed  # noqa: PLC0415
 
-    Raises
-    ------
-    UsageError
-        ``folder`` is not a directory, or the template has no bucket or several (which one would be ambiguous).
-    """
-    import boto3  # noqa: PLC0415
+    for option in options:
+        bucket, sep, folder = option.rpartition("=")
+        for name, count in seed(template, Path(folder), bucket if sep else None).items():
+            stderr.write(f"== {count} object(s) from {folder} put in the emulated bucket {name}\n")
 
-    buckets = dict(getattr(template, "buckets", {}) or {})
-    if len(buckets) != 1:
-        found = ", ".join(sorted(buckets)) or "none"
-        raise UsageError(f"--s3-dir needs a template with exactly one bucket (found: {found})")
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: --s3-dir must name a directory")
-    [bucket] = buckets.values()
-    s3 = boto3.client("s3", region_name=REGION)
-    files = sorted(path for path in folder.rglob("*") if path.is_file())
-    for path in files:
-        s3.put_object(Bucket=bucket, Key=path.relative_to(folder).as_posix(), Body=path.read_bytes())
-    return len(files)
+
+def write_buckets(folder: Path | None, stderr: IO[str]) -> None:
+    """``--s3-out``: every emulated bucket's objects to ``folder/<bucket>/<key>`` (call inside ``mock_aws``)."""
+    if folder is None:
+        return
+    from tools.offline.resources import write_buckets as write  # noqa: PLC0415
+
+    for bucket, count in write(folder).items():
+        stderr.write(f"== {count} object(s) of the emulated bucket {bucket} written to {folder / bucket}\n")
 
 
 def _bedrock_backend(args: argparse.Namespace) -> Any:
@@ -582,8 +612,6 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         raise UsageError("run: give a state machine LOGICAL_ID or --definition FILE (one of them)")
     if args.definition is None and (args.substitution or args.function):
         raise UsageError("--substitution/--function: only with --definition")
-    if args.definition is not None and args.s3_dir is not None:
-        raise UsageError("--s3-dir: only with a template's state machine (a bare definition has no bucket)")
     for option, target in (("--graph", args.graph), ("--html", args.html)):
         if target is not None and not Path(target).parent.is_dir():
             raise UsageError(f"{target}: {option}: no such directory {str(Path(target).parent)!r}")
@@ -613,6 +641,9 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
     execution_input = _execution_input(args, machine)
     test_case = _test_case(args, names)
 
+    if not args.verbose:
+        # moto logs each failure with the whole state's repr; the progress lines and the result say it once.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     recorder = report.RunRecorder()
     bars = RunProgress.for_stream(stderr)
     progress = _both(report.ProgressPrinter(bars.stream), bars.on_event)
@@ -631,15 +662,17 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                 options["mock"] = test_case
             try:
                 if template is None:
-                    result: Any = run_definition(
-                        definition,
-                        execution_input,
-                        functions=recorder.wrap_functions(functions, memory_of(None)),
-                        bedrock=bedrock,
-                        timeout=args.timeout,
-                        on_event=progress,
-                        **options,
-                    )
+                    seed_buckets(None, args.s3_dir, stderr)
+                    with _refusals_named(args.definition):
+                        result: Any = run_definition(
+                            definition,
+                            execution_input,
+                            functions=recorder.wrap_functions(functions, memory_of(None)),
+                            bedrock=bedrock,
+                            timeout=args.timeout,
+                            on_event=progress,
+                            **options,
+                        )
                 else:
                     from tools.offline.functions import handlers_for  # noqa: PLC0415
                     from tools.offline.stack import OfflineStack  # noqa: PLC0415
@@ -647,16 +680,16 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                     # Every machine of the template exists, so nested states:startExecution tasks find theirs.
                     handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
                     with OfflineStack(template, functions=handlers, bedrock=bedrock, **options) as stack:
-                        if args.s3_dir is not None:
-                            seeded = seed_bucket(template, args.s3_dir)
-                            stderr.write(f"== {seeded} object(s) from {args.s3_dir} put in the emulated bucket\n")
+                        seed_buckets(template, args.s3_dir, stderr)
                         stack.listen(bars.listener)
-                        arn = stack.start(machine.logical_id, execution_input)
+                        with _refusals_named(f"{args.template}: {machine.logical_id}"):
+                            arn = stack.start(machine.logical_id, execution_input)
                         bars.watch(arn)
                         result = stack.wait(arn, timeout=args.timeout, on_event=progress)
                         nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
+            write_buckets(args.s3_out, stderr)
     seconds = _seconds(result, time.perf_counter() - started)
     status = str(result.status)
     if args.json:
@@ -737,6 +770,26 @@ def _graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _refusals_named(path: str) -> Iterator[None]:
+    """CreateStateMachine's and StartExecution's refusals (bad input: nothing ran) as a ``UsageError`` naming
+    ``path``, with the API's error code."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    from tools.offline.engine import DefinitionRejectedError  # noqa: PLC0415
+
+    try:
+        yield
+    except DefinitionRejectedError as exc:
+        raise UsageError(f"{path}: {exc}", exc.code) from exc
+    except ClientError as exc:
+        if exc.operation_name != "StartExecution":
+            raise
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "InvalidExecutionInput")
+        raise UsageError(f"{path}: StartExecution: {code}: {error.get('Message') or exc}", code) from exc
+
+
 class _TimedOutResult:
     def __init__(self, cause: str) -> None:
         self.status = "TIMED_OUT"
@@ -775,6 +828,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
 
         with mock_aws():
             create_stores(template)
+            seed_buckets(template, args.s3_dir, stderr)
             handler = load_function(spec)
             context = LocalLambdaContext(
                 function_name=str(spec.name),
@@ -788,6 +842,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 failed = True
             else:
                 failed = False
+            write_buckets(args.s3_out, stderr)
     if failed:
         stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
         return 1
@@ -808,7 +863,7 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with (
         offline_environment(),
         quiet_libraries(verbose=args.verbose),
-        api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock) as server,
+        api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock, s3_dirs=args.s3_dir) as server,
     ):
         host, port = server.server_address[:2]
         for line in api_server.describe_routes(template):

@@ -44,8 +44,10 @@ def quiet_libraries(*, verbose: bool) -> Iterator[None]:
         try:
             yield
         finally:
+            # A level set meanwhile is someone else's (a handler's module pinning botocore at import): it stays.
             for logger, level in zip(loggers, levels, strict=True):
-                logger.setLevel(level)
+                if logger.level == logging.CRITICAL + 1:
+                    logger.setLevel(level)
 
 
 @dataclass

@@ -39,6 +39,17 @@ _POLL_SECONDS: Final[float] = 0.05
 _NO_FUNCTIONS: Final[Mapping[str, Callable[[dict[str, Any], Any], Any]]] = MappingProxyType({})
 
 
+class DefinitionRejectedError(ValueError):
+    """``CreateStateMachine`` refused the definition (AWS answers ``InvalidDefinition``); the message says where."""
+
+    code: Final[str] = "InvalidDefinition"
+
+
+def _client_error(exc: Any) -> tuple[str, str]:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code") or ""), " ".join(str(error.get("Message") or exc).split())
+
+
 @dataclass(frozen=True)
 class ExecutionResult:
     """The outcome of one execution, as ``describe_execution`` and ``get_execution_history`` report it."""
@@ -214,11 +225,17 @@ class OfflineEngine:
 
     def create_machine(self, name: str, definition: dict[str, Any] | str, *, machine_type: str = "STANDARD") -> str:
         """Create a state machine in moto; its ARN (``arn:aws:states:us-east-1:123456789012:stateMachine:<name>``)."""
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
         text = definition if isinstance(definition, str) else json.dumps(definition)
         # moto's ASL grammar accepts only STANDARD Distributed Map children; offline they run as STANDARD (the same
         # states, billed differently on AWS).
         text = _EXPRESS_CHILDREN.sub('"ExecutionType": "STANDARD"', text)
-        created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
+        try:
+            created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
+        except ClientError as exc:
+            code, message = _client_error(exc)
+            raise DefinitionRejectedError(f"{code or DefinitionRejectedError.code}: {message}") from exc
         return str(created["stateMachineArn"])
 
     def start(self, machine_arn: str, execution_input: Any, *, name: str | None = None) -> str:
@@ -316,9 +333,10 @@ def run_definition(
         id order, as soon as the engine records it, while the execution runs.
     mock
         An AWS mock-config test case (:meth:`tools.offline.mock_config.MockConfig.test_case`): the states it names
-        are not executed; each attempt (0 = first try, retries counted) returns the mocked ``Return`` as the raw
-        service result (before ResultSelector) or fails with the mocked ``Throw``. An attempt past the last mocked
-        one fails the execution with ``States.Runtime``. States it does not name run for real.
+        are not executed; each invocation of such a state (0 = the first; retries and re-entries alike) takes the
+        next response key: the mocked ``Return`` as the raw service result (before ResultSelector) or the mocked
+        ``Throw``. An invocation past the last mocked one fails the execution with ``States.Runtime``. States it does
+        not name run for real.
     trace
         Fill :attr:`ExecutionResult.trace`: one entry per state execution (each retry attempt, Map iteration and
         Parallel branch state included), in completion order, in the vocabulary of AWS's TestState API:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tools.local_lambda import LocalLambdaContext
-from tools.offline.lambda_api import FunctionTimeoutError, Handler
+from tools.offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError, Handler
 from tools.offline.template import ACCOUNT, REGION, FunctionSpec, Template, TemplateError
 
 _PACKAGE_PREFIX: Final[str] = "_offline_fn_"
@@ -299,8 +299,8 @@ def load_function(spec: FunctionSpec) -> Handler:
         From the returned callable, when a call runs past the function's ``Timeout``.
     """
     where = f"{spec.logical_id} (Handler {spec.handler!r})"
-    if spec.runtime and not spec.runtime.startswith("python"):
-        raise TemplateError(f"{spec.logical_id}: Runtime: {spec.runtime} cannot run in-process (Python only)")
+    if spec.unavailable is not None:
+        raise TemplateError(spec.unavailable)
     if not spec.code_uri.is_dir():
         raise TemplateError(f"{where}: CodeUri {spec.code_uri} is not a folder")
     module_path, _, attribute = spec.handler.rpartition(".")
@@ -419,16 +419,38 @@ class _Invoker:
 
 
 def handlers_for(template: Template) -> dict[str, Handler]:
-    """Load every function of ``template``; keyed by function name and by ARN (what ``FunctionName`` may hold).
+    """Every function of ``template``, loaded when first called; keyed by function name and by ARN (what
+    ``FunctionName`` may hold).
 
-    Raises
-    ------
-    TemplateError
-        From :func:`load_function`, for the first function that cannot be loaded.
+    A function that cannot be loaded (see :func:`load_function`) raises
+    :class:`~tools.offline.lambda_api.FunctionUnavailableError` when called, never before: a template whose task
+    for it is mocked, or never reached, still runs.
     """
     handlers: dict[str, Handler] = {}
     for spec in template.functions.values():
-        handler = load_function(spec)
+        handler = _LazyHandler(spec)
         handlers[spec.name] = handler
         handlers[spec.arn] = handler
     return handlers
+
+
+class _LazyHandler:
+    """A template function imported on its first call (as Lambda initialises a function on its first invocation)."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.__name__ = spec.name
+        self._loaded: Handler | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<offline handler {self.spec.name} ({self.spec.handler or 'not in-process'}), loaded on first call>"
+
+    def __call__(self, event: dict[str, Any], context: Any = None) -> Any:
+        with self._lock:
+            if self._loaded is None:
+                try:
+                    self._loaded = load_function(self.spec)
+                except TemplateError as exc:
+                    raise FunctionUnavailableError(str(exc)) from exc
+        return self._loaded(event, context)

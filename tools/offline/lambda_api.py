@@ -18,5 +18,10 @@ class FunctionTimeoutError(Exception):
         super().__init__(f"{function_name} timed out after {timeout_seconds:g} seconds")
 
 
+class FunctionUnavailableError(Exception):
+    """A function the runner cannot run in-process (a container image, another runtime, code that fails to import)
+    was called; the engine fails the execution naming the state, since AWS would have run it (mock the task)."""
+
+
 Handler = Callable[[dict[str, Any], Any], Any]
 """``handler(event, context)``, the Lambda Python runtime's calling convention."""

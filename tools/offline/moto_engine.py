@@ -47,6 +47,9 @@ Touch points (each installed once, process-wide, by :func:`install`):
   execution, and ``ExecutionWorker._get_evaluation_environment`` exposes the root environment (to fail it).
 - :func:`patch_mocked_responses`: ``Environment.is_mocked_mode`` / ``get_current_mocked_response`` answer from the
   run's :class:`~tools.offline.mock_config.TestCase` (moto's own mocked-response path does the rest).
+- :func:`tools.offline.integrations.patch_stubber_skip`: moto's ``BotocoreStubber.__call__`` leaves alone a request a
+  runner hook answered (``bedrock-runtime`` from a function: see :mod:`tools.offline.integrations`).
+- :mod:`tools.offline.moto_fidelity`: AWS's error rules, service quotas and grammar (its own touch points).
 - :func:`hook_state_trace`: ``CommonStateField._eval_body``, ``ExecutionState._handle_retry`` / ``_handle_catch``,
   ``Environment.as_inner_frame_of``, and the ``_eval_body`` of ``InputPath``, ``Parameters``, ``Result``,
   ``ResultSelector`` and ``ResultPath`` record the TestState-style inspection data of every state execution.
@@ -73,8 +76,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tools.offline import moto_fidelity
 from tools.offline.bedrock_api import BedrockBackend, BedrockServiceError
-from tools.offline.lambda_api import FunctionTimeoutError
+from tools.offline.integrations import (
+    BEDROCK_AGENT_SERVICES,
+    RUNTIME_EVENTS,
+    bedrock_runtime_hook,
+    build_http_task_service,
+    patch_stubber_skip,
+)
+from tools.offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError
 
 EXPECTED_MOTO_VERSION: Final[str] = "5.2.5"
 
@@ -146,6 +157,8 @@ def install() -> None:
         hook_execution_events()
         patch_mocked_responses()
         hook_state_trace()
+        patch_stubber_skip()
+        moto_fidelity.install()
         _installed = True
 
 
@@ -429,15 +442,33 @@ def _build_service_classes() -> tuple[type, type]:
         and every other service left to moto."""
 
         def _is_bedrock(self) -> bool:
-            return self.resource.api_name in {"bedrock", "bedrockruntime"}
+            return self.resource.api_name in {"bedrock", "bedrockruntime", *BEDROCK_AGENT_SERVICES}
 
-        def _normalise_parameters(self, parameters: dict, *args: Any, **kwargs: Any) -> None:
-            if not self._is_bedrock():
-                super()._normalise_parameters(parameters, *args, **kwargs)
+        def _camel_cased_operation(self) -> Any:
+            """The SDK operation when its members are camelCase (Step Functions, Lambda...), else None: the ASL
+            writes every aws-sdk parameter in PascalCase and gets PascalCase back, as AWS converts them."""
+            model = sdk_operation_model(self._get_boto_service_name(), self._get_boto_service_action())
+            members = [*model.input_shape.members] if model is not None and model.input_shape is not None else []
+            members += [*model.output_shape.members] if model is not None and model.output_shape is not None else []
+            return model if any(name[:1].islower() for name in members) else None
 
-        def _normalise_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-            if not self._is_bedrock():
-                super()._normalise_response(response, *args, **kwargs)
+        def _normalise_parameters(self, parameters: dict, *_: Any, **__: Any) -> None:
+            if self._is_bedrock():
+                return
+            model = self._camel_cased_operation()
+            if model is not None:
+                self._to_boto_request(parameters, model.input_shape)
+
+        def _normalise_response(self, response: Any, *_: Any, **__: Any) -> None:
+            if self._is_bedrock():
+                return
+            model = self._camel_cased_operation()
+            if model is not None and model.output_shape is not None:
+                self._from_boto_response(response, model.output_shape)
+                if isinstance(response, dict):
+                    for key, value in response.items():
+                        if isinstance(value, datetime.datetime):
+                            response[key] = int(value.timestamp() * 1000)  # as patch_sfn_task_normalisation
 
         def _from_error(self, env: Any, ex: Exception) -> Any:
             if isinstance(ex, BedrockServiceError):
@@ -465,6 +496,25 @@ def _build_service_classes() -> tuple[type, type]:
     return BedrockTaskService, AwsSdkTaskService
 
 
+_sdk_models: dict[tuple[str, str], Any] = {}
+_sdk_models_lock = threading.Lock()
+
+
+def sdk_operation_model(service_name: str, action: str) -> Any:
+    """botocore's model of an SDK operation (``action`` in snake case), or None for an unknown service or action."""
+    key = (service_name, action)
+    with _sdk_models_lock:
+        if key in _sdk_models:
+            return _sdk_models[key]
+    try:
+        model: Any = _operation_model(service_name, action)
+    except Exception:  # noqa: BLE001  (an unknown service or operation: moto answers it as it would)
+        model = None
+    with _sdk_models_lock:
+        _sdk_models[key] = model
+    return model
+
+
 def patch_task_service_factory() -> None:
     """Wrap ``state_task_service_for`` where ``state_task_factory`` looks it up (it imported the name)."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import (  # noqa: PLC0415
@@ -473,12 +523,15 @@ def patch_task_service_factory() -> None:
 
     original = state_task_factory.state_task_service_for
     bedrock_service, aws_sdk_service = _build_service_classes()
+    http_service = build_http_task_service()
 
     def state_task_service_for(service_name: str) -> Any:
         if service_name == "bedrock":
             return bedrock_service()
         if service_name == "aws-sdk":
             return aws_sdk_service()
+        if service_name == "http":
+            return http_service()
         return original(service_name)
 
     state_task_factory.state_task_service_for = state_task_service_for
@@ -686,8 +739,8 @@ def run_lambda_handler(handler: Handler, function_name: str, payload: bytes) -> 
     try:
         result = handler(event, LocalLambdaContext(function_name=function_name))
         body = json.dumps(result).encode()
-    except FunctionTimeoutError:
-        raise  # not a function error: the task times out (patch_lambda_timeout)
+    except (FunctionTimeoutError, FunctionUnavailableError):
+        raise  # not a function error: the task times out, or the execution fails (patch_lambda_timeout)
     except Exception as exc:  # noqa: BLE001  (any handler exception is the function's error, as in the runtime)
         headers["x-amz-function-error"] = "Unhandled"
         body = json.dumps(
@@ -861,6 +914,7 @@ def patch_sfn_task_normalisation() -> None:
 _HOOKS: Final[tuple[tuple[str, Callable[..., Any]], ...]] = (
     (_LAMBDA_EVENT, lambda_invoke_hook),
     (_SYNC_EVENT, start_sync_execution_hook),
+    *((event, bedrock_runtime_hook) for event in RUNTIME_EVENTS),
 )
 
 
@@ -1124,6 +1178,8 @@ def patch_lambda_timeout() -> None:
     legacy_from_error = StateTaskLambda._from_error
 
     def _service_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, FunctionUnavailableError):
+            return _unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return service_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1141,6 +1197,8 @@ def patch_lambda_timeout() -> None:
         )
 
     def _legacy_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, FunctionUnavailableError):
+            return _unavailable_function(env, ex)
         if not isinstance(ex, FunctionTimeoutError):
             return legacy_from_error(self, env=env, ex=ex)
         return FailureEvent(
@@ -1158,6 +1216,33 @@ def patch_lambda_timeout() -> None:
     StateTaskLambda._from_error = _legacy_from_error
 
 
+def _unavailable_function(env: Any, ex: Exception) -> Any:
+    """A function that cannot run in-process fails the task with ``States.Runtime`` (which no Retry or Catch takes:
+    on AWS the function would have run), naming the state and telling how to answer it instead."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    state_name, _ = state_name_and_attempt(env)
+    cause = (
+        f"state {state_name!r}: {ex}; the offline runner cannot call this function: answer the state with "
+        "--mock-config (AWS Step Functions Local's mock-config format)"
+    )
+    runtime = StatesErrorNameType.StatesRuntime
+    return FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=runtime),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=runtime.to_name(), cause=cause)),
+    )
+
+
 # --- JSONata -----------------------------------------------------------------------------------------------------
 
 
@@ -1169,9 +1254,19 @@ def evaluate_jsonata(expression: str) -> Any:
         raise RuntimeError(
             "QueryLanguage JSONata and $variables need the jsonata-python package (pip install jsonata-python)"
         ) from exc
-    program = jsonata.Jsonata(expression)
-    program.register_lambda("hash", jsonata_hash)
-    return program.evaluate(None)
+    from tools.offline.moto_fidelity import QueryEvaluationError  # noqa: PLC0415
+
+    try:
+        program = jsonata.Jsonata(expression)
+        program.register_lambda("hash", jsonata_hash)
+        return program.evaluate(None)
+    except Exception as exc:
+        message = str(exc)
+        current = getattr(exc, "current", None)
+        if "{}" in message and current is not None:
+            # jsonata-python keeps $error's own message (and other details) apart from its message template.
+            message = message.replace("{}", str(current))
+        raise QueryEvaluationError(f"The JSONata expression failed to evaluate: {message}") from exc
 
 
 _HASH_ALGORITHMS: Final[dict[str, str]] = {
@@ -1357,8 +1452,24 @@ def _root_of(env: Any) -> Any:
     return getattr(env, "_offline_root", env)
 
 
+_invocations_lock = threading.Lock()
+
+
+def _next_invocation(root: Any, state_name: str) -> int:
+    """The 0-based invocation number of ``state_name`` in the execution of ``root``, counted up by this call: retries
+    and re-entries (a polling loop) alike, as Step Functions Local numbers mocked responses."""
+    with _invocations_lock:
+        counts: dict[str, int] = root.__dict__.setdefault("_offline_invocations", {})
+        number = counts.get(state_name, 0)
+        counts[state_name] = number + 1
+    return number
+
+
 def patch_mocked_responses() -> None:
     """moto's mocked-response path (Step Functions Local's), fed from the run's mock-config test case.
+
+    Each invocation of a mocked state takes the next response key, whether it is a retry or the state entered again
+    (AWS: "the mocked response ... for every invocation"), counted per execution.
 
     A mocked state invoked past its last listed response fails the whole execution (AWS: "If you do not specify a
     mocked response, the state machine execution will fail"), with ``States.Runtime`` and the loader's message: it is
@@ -1382,7 +1493,8 @@ def patch_mocked_responses() -> None:
         observer = _observer()
         if observer is None or observer.mock is None:
             raise RuntimeError("no mock-config test case is active")
-        state_name, attempt = state_name_and_attempt(self)
+        state_name, _ = state_name_and_attempt(self)
+        attempt = _next_invocation(_root_of(self), state_name)
         try:
             response = observer.mock.response_for(state_name, attempt)
         except MockedResponseExhaustedError as exc:

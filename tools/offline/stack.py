@@ -13,8 +13,8 @@ Starters the stack serves:
   only, as on AWS), which runs the execution to its end and replies as the API does.
 
 The stack owns the runner's process-wide hooks for its lifetime (one stack, or one ``run_definition``, at a time):
-the template's functions run in-process, Bedrock is the SIMULATED stand-in unless the caller passes another backend,
-and the template's buckets and SNS topics exist (empty) in moto.
+the template's functions run in-process (each loaded on its first call), Bedrock is the SIMULATED stand-in unless the
+caller passes another backend, and the template's resources exist in moto (see :mod:`tools.offline.resources`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from tools.offline.bedrock_api import BedrockBackend
-from tools.offline.engine import EventCallback, ExecutionResult, OfflineEngine
+from tools.offline.engine import (
+    DefinitionRejectedError,
+    EventCallback,
+    ExecutionResult,
+    OfflineEngine,
+)
 from tools.offline.mock_config import TestCase
 from tools.offline.moto_engine import StepFunctionsServiceError
 from tools.offline.template import StateMachineSpec, Template
@@ -111,7 +116,11 @@ class OfflineStack:
             create_stores(self.template)
             _forget_cached_clients()
             for machine in self.template.state_machines.values():
-                engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
+                try:
+                    engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
+                except DefinitionRejectedError as exc:
+                    where = machine.definition_path or f"{self.template.path}: Resources.{machine.logical_id}"
+                    raise DefinitionRejectedError(f"{where}: {exc}") from exc
             self._scope = scope.pop_all()
         return self
 

@@ -40,6 +40,21 @@ STATE_MACHINE_TYPES: Final = frozenset({"AWS::Serverless::StateMachine", "AWS::S
 LAYER_TYPES: Final = frozenset({"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"})
 BUCKET_TYPE: Final = "AWS::S3::Bucket"
 TOPIC_TYPE: Final = "AWS::SNS::Topic"
+QUEUE_TYPE: Final = "AWS::SQS::Queue"
+SECRET_TYPE: Final = "AWS::SecretsManager::Secret"  # noqa: S105  (a resource type, not a secret)
+# The resources that exist in the emulated account from their properties (tools.offline.resources creates them).
+EMULATED_RESOURCE_TYPES: Final = frozenset(
+    {
+        BUCKET_TYPE,
+        TOPIC_TYPE,
+        QUEUE_TYPE,
+        "AWS::DynamoDB::Table",
+        "AWS::Serverless::SimpleTable",
+        "AWS::Events::EventBus",
+        "AWS::SSM::Parameter",
+        SECRET_TYPE,
+    }
+)
 
 _PLACEHOLDER: Final = re.compile(r"\$\{([^}]*)\}")
 _SUB_VARIABLE: Final = re.compile(r"\$\{(!?)([^}]*)\}")
@@ -122,6 +137,9 @@ class FunctionSpec:
     environment: Mapping[str, str]
     timeout: float
     memory_mb: int
+    # Why the function cannot run in-process (an image, inline code, another runtime), or None. It fails only when
+    # it is called: a template whose other functions run, or whose task for it is mocked, still runs.
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +227,22 @@ class Template:
     apis: list[ApiRoute]
     topics: Mapping[str, str] = field(default_factory=dict)
     """Logical id -> name of each SNS topic (created empty offline, so a state machine can publish to it)."""
+    resources: Mapping[str, ResourceSpec] = field(default_factory=dict)
+    """Logical id -> every resource of :data:`EMULATED_RESOURCE_TYPES`, buckets and topics included."""
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """A resource the emulated account holds: its type, physical name and the properties that resolved offline.
+
+    A property whose intrinsic cannot be resolved offline (a KMS key's ARN...) is left out: creating the resource
+    never needs it.
+    """
+
+    logical_id: str
+    type: str
+    name: str
+    properties: Mapping[str, Any]
 
 
 # ---------------------------------------------------------------- event inputs
@@ -478,8 +512,10 @@ class _Resolver:
             }
             if attribute in attributes:
                 return attributes[attribute]
-        if resource_type in _ARN_FORMATS and attribute == "Arn":
+        if resource_type in _ARN_FORMATS and attribute in {"Arn", "Id"}:
             return _ARN_FORMATS[resource_type](self.physical_name(logical_id))
+        if resource_type == QUEUE_TYPE and attribute == "QueueUrl":
+            return _REF_FORMATS[QUEUE_TYPE](self.physical_name(logical_id))
         if attribute in {"Name", "RoleId", "LogGroupName", "QueueName", "TopicName"}:
             return self.physical_name(logical_id)
         raise self.error(place, f"cannot resolve {logical_id}.{attribute} ({resource_type}) offline")
@@ -514,7 +550,12 @@ class _Resolver:
 
     def physical_name(self, logical_id: str) -> str:
         keys = ("RoleName", "LogGroupName", "QueueName", "TopicName", "TableName", "Name")
-        return self._named(logical_id, keys, f"{STACK_NAME}-{logical_id}")
+        default = f"{STACK_NAME}-{logical_id}"
+        properties = (self.resources.get(logical_id) or {}).get("Properties") or {}
+        # CloudFormation names a FIFO queue or topic it names itself with the .fifo suffix the service requires.
+        if any(self.resolve(properties.get(key), logical_id) in {True, "true"} for key in ("FifoQueue", "FifoTopic")):
+            default += ".fifo"
+        return self._named(logical_id, keys, default)
 
     def function_name(self, logical_id: str) -> str:
         return self._named(logical_id, ("FunctionName",), logical_id)
@@ -539,6 +580,8 @@ class _Resolver:
 _REF_FORMATS: Final[dict[str, Callable[[str], str]]] = {
     "AWS::SQS::Queue": lambda name: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
     "AWS::SNS::Topic": lambda name: f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
+    # AWS appends six random characters to a secret's ARN; Secrets Manager also accepts it without them.
+    SECRET_TYPE: lambda name: f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}",
 }
 _ARN_FORMATS: Final[dict[str, Callable[[str], str]]] = {
     "AWS::IAM::Role": lambda name: f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
@@ -549,6 +592,7 @@ _ARN_FORMATS: Final[dict[str, Callable[[str], str]]] = {
     "AWS::Logs::LogGroup": lambda name: f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
     "AWS::Events::EventBus": lambda name: f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{name}",
     "AWS::Events::Rule": lambda name: f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{name}",
+    "AWS::SSM::Parameter": lambda name: f"arn:{PARTITION}:ssm:{REGION}:{ACCOUNT}:parameter/{name.lstrip('/')}",
 }
 
 
@@ -688,6 +732,7 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
     state_machines: dict[str, StateMachineSpec] = {}
     buckets: dict[str, str] = {}
     topics: dict[str, str] = {}
+    resources: dict[str, ResourceSpec] = {}
     apis: list[ApiRoute] = []
     for logical_id, resource in resolver.resources.items():
         if not resolver.resource_exists(logical_id):
@@ -704,10 +749,12 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
                 properties = _with_globals(properties, globals_.get("StateMachine") or {})
             state_machines[logical_id] = _state_machine(resolver, logical_id, resource_type, properties)
             apis.extend(_routes(resolver, logical_id, "state_machine", properties))
-        elif resource_type == BUCKET_TYPE:
-            buckets[logical_id] = resolver.bucket_name(logical_id)
-        elif resource_type == TOPIC_TYPE:
-            topics[logical_id] = resolver.physical_name(logical_id)
+        elif resource_type in EMULATED_RESOURCE_TYPES:
+            resources[logical_id] = _resource(resolver, logical_id, resource_type, properties)
+            if resource_type == BUCKET_TYPE:
+                buckets[logical_id] = resources[logical_id].name
+            elif resource_type == TOPIC_TYPE:
+                topics[logical_id] = resources[logical_id].name
     return Template(
         path=path,
         parameters=MappingProxyType(
@@ -718,7 +765,26 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
         buckets=MappingProxyType(buckets),
         apis=apis,
         topics=MappingProxyType(topics),
+        resources=MappingProxyType(resources),
     )
+
+
+def _resource(resolver: _Resolver, logical_id: str, resource_type: str, properties: dict[str, Any]) -> ResourceSpec:
+    resolved: dict[str, Any] = {}
+    for key, value in properties.items():
+        try:
+            item = resolver.resolve(value, f"Resources.{logical_id}.Properties.{key}")
+        except TemplateError:
+            continue  # never needed to create the resource (see ResourceSpec)
+        if item is not _NO_VALUE:
+            resolved[str(key)] = item
+    if resource_type == BUCKET_TYPE:
+        name = resolver.bucket_name(logical_id)
+    elif resource_type == SECRET_TYPE:
+        name = resolver._named(logical_id, ("Name",), f"{STACK_NAME}-{logical_id}")
+    else:
+        name = resolver.physical_name(logical_id)
+    return ResourceSpec(logical_id, resource_type, name, MappingProxyType(resolved))
 
 
 def _local_path(resolver: _Resolver, value: Any, place: str) -> Path:
@@ -738,15 +804,12 @@ def _function(resolver: _Resolver, logical_id: str, resource_type: str, properti
         return default if value is _NO_VALUE else value
 
     code_key = "CodeUri" if resource_type == "AWS::Serverless::Function" else "Code"
-    if prop("PackageType", "Zip") != "Zip":
-        raise resolver.error(f"{place}.PackageType", "only Zip functions run in-process")
-    if code_key not in properties:
-        if "InlineCode" in properties:
-            raise resolver.error(f"{place}.InlineCode", "inline code is not supported offline; use CodeUri")
-        raise resolver.error(place, f"no {code_key}")
-    code_uri = _local_path(resolver, properties[code_key], f"{place}.{code_key}")
-    handler = prop("Handler")
-    if not isinstance(handler, str) or "." not in handler:
+    unavailable = _why_not_in_process(logical_id, properties, code_key, prop)
+    code_uri = Path()
+    if unavailable is None:
+        code_uri = _local_path(resolver, properties[code_key], f"{place}.{code_key}")
+    handler = prop("Handler", "")
+    if unavailable is None and (not isinstance(handler, str) or "." not in handler):
         raise resolver.error(f"{place}.Handler", f"expected module.function, got {handler!r}")
     variables = (prop("Environment") or {}).get("Variables") or {}
     layers = tuple(
@@ -770,7 +833,27 @@ def _function(resolver: _Resolver, logical_id: str, resource_type: str, properti
         environment=MappingProxyType({str(k): _as_text(v) for k, v in variables.items()}),
         timeout=timeout,
         memory_mb=memory_mb,
+        unavailable=unavailable,
     )
+
+
+def _why_not_in_process(
+    logical_id: str, properties: Mapping[str, Any], code_key: str, prop: Callable[..., Any]
+) -> str | None:
+    """Why a function cannot run in-process, or None: it is then an error when called, not when loaded."""
+    if prop("PackageType", "Zip") != "Zip":
+        return f"{logical_id}: PackageType: a container image function cannot run in-process"
+    runtime = str(prop("Runtime", "") or "")
+    if runtime and not runtime.startswith("python"):
+        return f"{logical_id}: Runtime: {runtime} cannot run in-process (Python only)"
+    code = prop(code_key)
+    if "InlineCode" in properties or (isinstance(code, dict) and "ZipFile" in code):
+        return f"{logical_id}: inline code cannot run in-process; use a local {code_key}"
+    if code is None:
+        return f"{logical_id}: no {code_key}"
+    if isinstance(code, dict) or str(code).startswith("s3://"):
+        return f"{logical_id}: {code_key}: code in S3 cannot run in-process; use a local folder"
+    return None
 
 
 def _layer_dir(resolver: _Resolver, layer: Any, place: str) -> Path | None:
