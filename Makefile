@@ -33,7 +33,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint checkov sam-build  ## every check CI runs
+check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint checkov sam-build wheel-check  ## every check CI runs
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
