@@ -188,6 +188,7 @@ def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: T
         "input_tokens": sum(pair[0] for pair in per_step),
         "output_tokens": sum(pair[1] for pair in per_step),
         "steps_without_usage": 0,
+        "unaccepted": {"input_tokens": 0, "output_tokens": 0},
     }
 
 
@@ -334,6 +335,10 @@ def test_invalid_json_answer_is_reprompted_once_then_succeeds(
     assert [turn["role"] for turn in turns] == ["user", "assistant", "user"]
     assert turns[1]["content"] == "Sure! Here is your outline."
     assert "JSON" in turns[2]["content"]
+    # And the model is shown the error alone; the rejected answer's tokens are counted apart from the accepted ones
+    assert "[usage]" not in turns[2]["content"]
+    assert result.output["usage"]["unaccepted"] == {"input_tokens": 20, "output_tokens": 10}
+    assert (result.output["usage"]["input_tokens"], result.output["usage"]["output_tokens"]) == (20, 10)
 
 
 def test_never_valid_json_fails_with_model_output_invalid(
@@ -348,6 +353,9 @@ def test_never_valid_json_fails_with_model_output_invalid(
     assert not cause["cause"].startswith("{")
     assert cause["completed_steps"] == {}
     assert len(standin.calls) == 3
+    # And the failure counts the tokens of all three answers it received, none of them accepted
+    assert "[usage]" not in cause["cause"]
+    assert cause["unaccepted"] == {"input_tokens": 60, "output_tokens": 30}
 
 
 def test_throttled_twice_then_answers(template: Template, standin: BedrockStandIn, aws: Any) -> None:

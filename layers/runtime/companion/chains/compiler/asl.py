@@ -4,7 +4,8 @@ Shape of the generated machine (see the package docstring for the contract):
 
 - ``Check Input`` (Choice): the execution input must be ``{"input": {...}}`` with every ``input.*`` path the
   templates use, within the declared size; it assigns ``$input`` and a ``null`` variable per step.
-- Per step ``S`` (variable ``$step_S``, holding ``{text, json, usage}``):
+- Per step ``S`` (variable ``$step_S``, holding ``{text, json, usage, unaccepted}``; ``unaccepted``: the tokens of the
+  answers its re-prompt loop rejected):
   ``Render S Prompt`` (pre-process Lambda) only when the Body cannot be bounded under the inline budget; ``S`` (the
   bedrock:invokeModel task: Body built in JSONata, or the rendered Body / ``Input.S3Uri`` from pre-process, and
   ``Output.S3Uri`` when the answer goes to S3); ``Read S Answer`` (resolve-output Lambda) for an answer in S3;
@@ -13,8 +14,9 @@ Shape of the generated machine (see the package docstring for the contract):
 - A parallel group is a ``Parallel`` whose branches are its members' states; a map is a ``Map`` over the list an
   earlier step produced. Both end in a Choice that fails the chain when a member or item failed, after assigning the
   results that completed.
-- ``Finish Chain`` (Succeed) returns ``{chain, steps, final, usage}``; ``Fail Chain`` fails with the step's error
-  (``States.*`` renamed ``PromptChain.*``) and a Cause ``{step, stage, error, cause, completed_steps}``.
+- ``Finish Chain`` (Succeed) returns ``{chain, steps, final, usage}`` (``usage.unaccepted`` apart from the accepted
+  answers' tokens); ``Fail Chain`` fails with the step's error (``States.*`` renamed ``PromptChain.*``) and a Cause
+  ``{step, stage, error, cause, unaccepted, completed_steps}``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from companion.codec.jsonata import answer_expression, body_expression, has_slot
 from companion.errors import ChainDefinitionError
 from companion.retry_policies import retry_policy
 from companion.s3uri import key_segment
+from companion.usage import USAGE_MARKER
 
 CHECK_INPUT = "Check Input"
 FINISH = "Finish Chain"
@@ -54,6 +57,20 @@ _CAUSE = (
     ' $type($c) = "string" and $substring($c, 0, 1) = "{" and $contains($c, "errorMessage")'
     " ? $parse($c).errorMessage : $c)"
 )
+# A post-process error ends with the rejected answer's tokens after companion.usage's marker: the text before it is
+# what the model is shown and stored, the JSON after it is counted as the chain's unaccepted usage.
+_MARKER = json.dumps(USAGE_MARKER)
+_MESSAGE = f'($m := {_CAUSE}; $type($m) = "string" ? $substringBefore($m, {_MARKER}) : $m)'
+_USAGE = f'($m := {_CAUSE}; $type($m) = "string" and $contains($m, {_MARKER}) ? $parse($substringAfter($m, {_MARKER})))'
+
+
+def _usage_sum(usages: str) -> str:
+    """JSONata: the input and output tokens of a list of usage objects, summed (0 for none)."""
+    total = '$sum($append([0], $filter($u.{0}, function($v) {{ $type($v) = "number" }})))'
+    return (
+        f'($u := $append([], {usages}); {{"input_tokens": {total.format("input_tokens")}, '
+        f'"output_tokens": {total.format("output_tokens")}}})'
+    )
 
 
 # The compiled JSONata raises these named errors with $error, which Step Functions reports as a
@@ -250,14 +267,16 @@ class Compiler:
             '      "input_tokens": $tokens("input_tokens"),\n'
             '      "output_tokens": $tokens("output_tokens"),\n'
             '      "steps_without_usage": $count($filter($records, function($r) {\n'
-            '        $type($r.usage.output_tokens) != "number" }))\n'
+            '        $type($r.usage.output_tokens) != "number" })),\n'
+            f'      "unaccepted": {_usage_sum("$records.unaccepted")}\n'
             "    }\n"
             "  }\n"
             ")"
         )
         return {
             "Type": "Succeed",
-            "Comment": "Every step's result, the last stage's as final, and the tokens of the accepted answers.",
+            "Comment": "Every step's result, the last stage's as final, the tokens of the accepted answers, and apart "
+            "the tokens of the answers the re-prompt loop rejected (unaccepted).",
             "Output": jsonata(output),
         }
 
@@ -278,6 +297,7 @@ class Compiler:
             '  "stage": $states.input.failure.stage,\n'
             '  "error": $states.input.failure.error,\n'
             '  "cause": $states.input.failure.cause,\n'
+            '  "unaccepted": $states.input.failure.unaccepted,\n'
             f'  "completed_steps": {self._steps_object(completed_only=True)}\n'
             "}"
         )
@@ -504,7 +524,8 @@ class Compiler:
             checked = (
                 "($r := $states.result.Payload; "
                 '{"text": $r.text, "json": $r.json, '
-                '"usage": {"input_tokens": $r.input_tokens, "output_tokens": $r.output_tokens}})'
+                '"usage": {"input_tokens": $r.input_tokens, "output_tokens": $r.output_tokens}, '
+                f'"unaccepted": {_usage_sum("$states.input.fixes.usage")}}})'
             )
             catches = []
             if step.output.format == "json":
@@ -591,14 +612,19 @@ class Compiler:
             state["Next"] = next_state
         return state
 
-    def _failure_record(self, step_name: str, scope: Scope, error: str, cause: str) -> str:
+    def _failure_record(self, step_name: str, scope: Scope, error: str, cause: str, unaccepted: str) -> str:
         name = json.dumps(step_name)
         if scope.kind == "map":
             name = f'{name} & "-" & $string($states.input.ctx.index)'
-        return f'{{"step": {name}, "stage": {json.dumps(scope.stage)}, "error": {error}, "cause": {cause}}}'
+        return (
+            f'{{"step": {name}, "stage": {json.dumps(scope.stage)}, "error": {error}, "cause": {cause}, '
+            f'"unaccepted": {_usage_sum(unaccepted)}}}'
+        )
 
     def _catch_all(self, step_name: str, failed: str, scope: Scope) -> dict[str, Any]:
-        record = self._failure_record(step_name, scope, _ERROR, _CAUSE)
+        # Every answer the step received and did not accept: the rejected ones, and the one it failed on, if any.
+        unaccepted = f"$append($states.input.fixes.usage, [{_USAGE}])"
+        record = self._failure_record(step_name, scope, _ERROR, _MESSAGE, unaccepted)
         return {"ErrorEquals": ["States.ALL"], "Output": jsonata(f'{{"failure": {record}}}'), "Next": failed}
 
     def _catch_invalid(
@@ -609,14 +635,15 @@ class Compiler:
         else:
             said = f"($b := $states.input.answer; {answer_expression(step.model_family)}.text)"
         ctx = '"ctx": $states.input.ctx, ' if scope.kind == "map" else ""
-        record = self._failure_record(step.name, scope, '"ModelOutputInvalid"', "$message")
+        record = self._failure_record(step.name, scope, '"ModelOutputInvalid"', "$message", "$fixes.usage")
         output = (
             "(\n"
             f"$said := {said};\n"
-            f"$message := {_CAUSE};\n"
+            f"$message := {_MESSAGE};\n"
+            '$fixes := $append($append([], $states.input.fixes), [{"answer": $type($said) = "string" and $said != "" '
+            f'? $said : $string($states.input.answer), "error": $message, "usage": {_USAGE}}}]);\n'
             f"{{{ctx}"
-            '"fixes": $append($append([], $states.input.fixes), [{"answer": $type($said) = "string" and $said != "" '
-            '? $said : $string($states.input.answer), "error": $message}]), '
+            '"fixes": $fixes, '
             f'"failure": {record}}}\n'
             ")"
         )
