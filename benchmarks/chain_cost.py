@@ -46,12 +46,12 @@ def _measure(offload: bool) -> dict[str, float]:
     from moto import mock_aws  # noqa: PLC0415
 
     from companion.chains import execution_input, load_chain  # noqa: PLC0415
-    from tools.offline import report  # noqa: PLC0415
-    from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
-    from tools.offline.cli import memory_of, offline_environment  # noqa: PLC0415
-    from tools.offline.functions import handlers_for  # noqa: PLC0415
-    from tools.offline.stack import OfflineStack  # noqa: PLC0415
-    from tools.offline.template import load_template  # noqa: PLC0415
+    from sfn_offline import report  # noqa: PLC0415
+    from sfn_offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
+    from sfn_offline.cli import memory_of, offline_environment  # noqa: PLC0415
+    from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.stack import OfflineStack  # noqa: PLC0415
+    from sfn_offline.template import load_template  # noqa: PLC0415
 
     template = load_template(ROOT / "template.yaml")
     chain_input = {"n": 1, "document": "lorem ipsum " * (60 * 1024 // 12)} if offload else {"n": 1}

@@ -9,7 +9,7 @@ from typing import Any
 
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
-from tools.offline.template import load_yaml
+from sfn_offline.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

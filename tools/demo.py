@@ -110,7 +110,7 @@ def run(verbose: bool) -> None:
 # Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (tools/offline/chain_standin.py);
 # the api command takes the same file with --json-answers.
 SAMPLE_JSON_ANSWERS: dict[str, Any] = json.loads(
-    (ROOT / "tools" / "offline" / "json_answers" / "outline-draft-critique.json").read_text()
+    (ROOT / "tools" / "json_answers" / "outline-draft-critique.json").read_text()
 )
 CHAIN_TIMEOUT_SECONDS = 120
 _TEXT_CHARS = 160
@@ -124,11 +124,11 @@ def run_chain_from_api_event(out: IO[str]) -> int:
     """
     from moto import mock_aws  # noqa: PLC0415
 
-    from tools.offline import report  # noqa: PLC0415
-    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
-    from tools.offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
-    from tools.offline.functions import handlers_for  # noqa: PLC0415
-    from tools.offline.stack import OfflineStack  # noqa: PLC0415
+    from sfn_offline import report  # noqa: PLC0415
+    from sfn_offline.chain_standin import JsonAnswers  # noqa: PLC0415
+    from sfn_offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
+    from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
     event = json.loads((EVENTS / "api" / "start_chain.json").read_text())
     template = load_template_file(str(ROOT / "template.yaml"), [])

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tools.offline.cli import main
+from sfn_offline.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = str(ROOT / "template.yaml")
 SEED = str(ROOT / "events" / "s3")
-ANSWERS = str(ROOT / "tools" / "offline" / "json_answers" / "outline-draft-critique.json")
+ANSWERS = str(ROOT / "tools" / "json_answers" / "outline-draft-critique.json")
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, object]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tools.local_lambda import FUNCTIONS, load_handler
-from tools.offline.engine import ExecutionResult, run_definition
+from sfn_offline.engine import ExecutionResult, run_definition
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 THROTTLING_RETRY = [

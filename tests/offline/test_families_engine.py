@@ -12,8 +12,8 @@ import pytest
 
 from companion.codec import ModelFamily, NeutralRequest, Turn, encode
 from tests.model_ids import EMBEDDING_FAMILIES, MODEL_IDS
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import run_definition
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import run_definition
 
 STATE = "Invoke Model"
 

@@ -8,8 +8,8 @@ from typing import Any
 from moto import mock_aws
 
 from tests.offline.polling import wait_until
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import OfflineEngine
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import OfflineEngine
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:SyncJob"
 DEFINITION = {

@@ -15,10 +15,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tools.offline.chain_standin import JsonAnswers
-from tools.offline.cli import main
-from tools.offline.stack import OfflineStack, UnknownStateMachineError
-from tools.offline.template import Template, load_template
+from sfn_offline.chain_standin import JsonAnswers
+from sfn_offline.cli import main
+from sfn_offline.stack import OfflineStack, UnknownStateMachineError
+from sfn_offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD = "PromptChainStateMachine"

@@ -13,7 +13,7 @@ import pytest
 
 from companion.codec import decode
 from companion.codec.models import ModelFamily
-from tools.offline.engine import run_definition
+from sfn_offline.engine import run_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = "Invoke Model For Text"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.template_document import arn_text, role_statements
-from tools.offline.template import load_template, validate_definition
+from sfn_offline.template import load_template, validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
