@@ -44,14 +44,15 @@ def _chain(offload: bool) -> dict[str, Any]:
 def _measure(offload: bool) -> dict[str, float]:
     # Imported here: tools/ is importable only once main() has put the repository on sys.path.
     from moto import mock_aws  # noqa: PLC0415
-
-    from companion.chains import execution_input, load_chain  # noqa: PLC0415
     from sfn_offline import report  # noqa: PLC0415
     from sfn_offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
-    from sfn_offline.cli import memory_of, offline_environment  # noqa: PLC0415
+    from sfn_offline.cli import memory_of  # noqa: PLC0415
     from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.session import offline_environment  # noqa: PLC0415
     from sfn_offline.stack import OfflineStack  # noqa: PLC0415
     from sfn_offline.template import load_template  # noqa: PLC0415
+
+    from companion.chains import execution_input, load_chain  # noqa: PLC0415
 
     template = load_template(ROOT / "template.yaml")
     chain_input = {"n": 1, "document": "lorem ipsum " * (60 * 1024 // 12)} if offload else {"n": 1}

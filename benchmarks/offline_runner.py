@@ -147,9 +147,9 @@ def main() -> None:
 
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
+    from sfn_offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
 
     from tools.local_lambda import FUNCTIONS, load_handler  # noqa: PLC0415
-    from sfn_offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
 
     bedrock = BedrockStandIn()
     with mock_aws(), _quiet():

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
-
 from sfn_offline.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -123,11 +123,11 @@ def run_chain_from_api_event(out: IO[str]) -> int:
     with GET /chains/{id}, and the execution summary with its estimated AWS cost. Returns 0 when the chain succeeded.
     """
     from moto import mock_aws  # noqa: PLC0415
-
     from sfn_offline import report  # noqa: PLC0415
     from sfn_offline.chain_standin import JsonAnswers  # noqa: PLC0415
-    from sfn_offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
+    from sfn_offline.cli import load_template_file, memory_of  # noqa: PLC0415
     from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.session import HandlerOutput, offline_environment  # noqa: PLC0415
     from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
     event = json.loads((EVENTS / "api" / "start_chain.json").read_text())

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from sfn_offline import api_server
-from sfn_offline.cli import main, offline_environment
+from sfn_offline.cli import main
+from sfn_offline.session import offline_environment
 from sfn_offline.template import load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"

@@ -185,3 +185,19 @@ def test_an_event_for_a_machine_with_several_sources_needs_its_name(capsys: pyte
     assert error.startswith("error: ")
     assert "Ask" in error
     assert "Nightly" in error
+
+
+def test_the_run_command_registers_every_template_machine_for_nested_executions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a template whose batch machine starts its other machine per item (.sync:2), and the run command
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps({"names": ["ada", "alan"]}))
+    nested = Path(__file__).parent / "fixtures" / "nested" / "template.yaml"
+
+    code = main(["run", "BatchStateMachine", "--template", str(nested), "--input", str(names), "--json"])
+
+    # Then the child machine was found under its template ARN and ran once per name
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0, document
+    assert document["output"] == [{"greeting": "hello ada"}, {"greeting": "hello alan"}]

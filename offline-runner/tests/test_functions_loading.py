@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -12,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from tools.local_lambda import LocalLambdaContext
-from sfn_offline.functions import handlers_for, load_function
-from sfn_offline.lambda_api import FunctionTimeoutError
+from sfn_offline.functions import load_function
+from sfn_offline.lambda_api import FunctionTimeoutError, LocalLambdaContext
 from sfn_offline.template import Template, TemplateError, load_template
 
-ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = Path(__file__).resolve().parent / "fixtures" / "functions" / "template.yaml"
 
 
@@ -138,26 +135,3 @@ def test_same_named_helpers_of_two_functions_are_detected(template: Template) ->
 
     # Then the first function is unaffected
     assert clone_a({}, None) == {"helper": "helper of clone A"}
-
-
-def test_handlers_are_keyed_by_name_and_arn() -> None:
-    template = load_template(ROOT / "template.yaml")
-    handlers = handlers_for(template)
-    for spec in template.functions.values():
-        assert handlers[spec.name] is handlers[spec.arn]
-    assert len(handlers) == 2 * len(template.functions)
-
-
-def test_the_real_preprocess_function_runs_with_its_template_environment(s3: Any, load_event: Any) -> None:
-    # Given the project's template and its payload bucket created in emulated S3
-    template = load_template(ROOT / "template.yaml")
-    s3.create_bucket(Bucket=template.buckets["PayloadBucket"])
-    preprocess = load_function(template.functions["PreprocessPromptFunction"])
-
-    # When calling the real handler with the sample event (tests/conftest.py sets OFFLOAD_BUCKET to another bucket)
-    result = preprocess(load_event("lambda/preprocess_prompt.json"), None)
-
-    # Then it ran with the template's environment: the output location is in the template's bucket
-    assert result["step"] == "outline"
-    assert f"s3://{template.buckets['PayloadBucket']}/offload/responses/" in json.dumps(result)
-    assert os.environ["OFFLOAD_BUCKET"] == "companion-test-payloads"

@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.chain_standin import JsonAnswers
 from sfn_offline.stack import ExecutionResult, OfflineStack

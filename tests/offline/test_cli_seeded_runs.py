@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from sfn_offline.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

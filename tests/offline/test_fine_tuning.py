@@ -18,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
-from tests.offline.polling import wait_until
 from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
 from sfn_offline.stack import OfflineStack
 from sfn_offline.template import Template, load_template
+
+from tests.offline.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINE = "FineTuningStateMachine"

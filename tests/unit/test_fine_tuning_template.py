@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.template_document import arn_text, role_statements
 from sfn_offline.template import load_template, validate_definition
+
+from tests.template_document import arn_text, role_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

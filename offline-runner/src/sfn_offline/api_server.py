@@ -315,21 +315,23 @@ def _request_handler(app: ApiApp, log: IO[str]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serving(template: Any, host: str, port: int, *, log: IO[str], bedrock: Any = None) -> Iterator[ThreadingHTTPServer]:
+def serving(
+    template: Any, host: str, port: int, *, log: IO[str], bedrock: Any = None, plugins: Any = None
+) -> Iterator[ThreadingHTTPServer]:
     """A bound server for ``template`` on an offline stack inside one ``mock_aws``; the caller runs
     ``serve_forever``. ``bedrock`` defaults to the SIMULATED stand-in."""
     if not is_loopback(host):
         raise ValueError(f"refusing to serve on {host}: loopback addresses only")
     from moto import mock_aws  # noqa: PLC0415
 
-    from sfn_offline.cli import HandlerOutput  # noqa: PLC0415
+    from sfn_offline.session import HandlerOutput  # noqa: PLC0415
     from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
     # Handlers print logs and EMF metrics to stdout; the server's stdout is for its banner.
     with (
         mock_aws(),
         contextlib.redirect_stdout(HandlerOutput(log)),
-        OfflineStack(template, bedrock=bedrock) as stack,
+        OfflineStack(template, bedrock=bedrock, plugins=plugins) as stack,
     ):
         stack.listen(progress_log(log))
         app = ApiApp(template, stack, log=log)

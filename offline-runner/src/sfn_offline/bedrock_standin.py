@@ -27,10 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from companion.codec import ModelFamily, resolve_family
-from companion.codec.ids import parse_model_id
-from companion.errors import UnknownModelFamilyError
 from sfn_offline.bedrock_api import BedrockServiceError
+from sfn_offline.bedrock_models import ModelFamily, UnknownModelError, family_of, parse_model_id
 from sfn_offline.mock_config import MockedResponseExhaustedError
 
 REGION = "us-east-1"
@@ -871,7 +869,7 @@ class BedrockStandIn:
     def register_model(self, model_id: str, family: ModelFamily | str) -> None:
         """Accept ``model_id`` (e.g. a provisioned-model ARN) as a model of ``family``."""
         with self._lock:
-            self._models[model_id] = resolve_family(model_id, family)
+            self._models[model_id] = family_of(model_id, family)
 
     def script(
         self,
@@ -992,8 +990,8 @@ class BedrockStandIn:
         if model_id.startswith(f"{_ARN_PREFIX}:provisioned-model/"):
             return None  # Unknown or deleted throughput.
         try:
-            return resolve_family(model_id)
-        except UnknownModelFamilyError:
+            return family_of(model_id)
+        except UnknownModelError:
             return None
 
     def _scripted(self, state_name: str, attempt: int) -> dict[str, Any] | None:

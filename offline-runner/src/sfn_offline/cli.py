@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import io
 import json
-import os
 import re
 import sys
 import time
@@ -28,21 +26,11 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
-from unittest import mock
 
 from sfn_offline import report
+from sfn_offline.plugin import PluginError, Plugins, project_plugins
+from sfn_offline.session import REGION, HandlerOutput, create_stores, offline_environment
 
-ROOT: Final[Path] = Path(__file__).resolve().parents[2]
-REGION: Final[str] = "us-east-1"
-_OFFLINE_ENVIRONMENT: Final[dict[str, str]] = {
-    "AWS_ACCESS_KEY_ID": "offline",
-    "AWS_SECRET_ACCESS_KEY": "offline",
-    "AWS_SESSION_TOKEN": "offline",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
-# Variables that could point boto3 at a real account or endpoint; removed for the duration of a command.
-_REMOVED_ENVIRONMENT: Final[tuple[str, ...]] = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 _SUBSTITUTION: Final[re.Pattern[str]] = re.compile(r"\$\{([^}]+)\}")
 _FINAL_STATUS_OK: Final[str] = "SUCCEEDED"
 
@@ -93,7 +81,7 @@ and cause. An unknown path or method answers 403 {"message": "Missing Authentica
 APIs do. Bedrock is SIMULATED (see --json-answers). Stop with Ctrl-C.
 
 example (the chain API of template.yaml):
-  python -m sfn_offline api --json-answers tools/json_answers/outline-draft-critique.json &
+  sfn-offline api --json-answers tools/json_answers/outline-draft-critique.json &
   curl -s -X POST 127.0.0.1:3000/chains -H 'Idempotency-Key: k1' \\
        -d '{"chain": "outline-draft-critique", "variables": {"topic": "Step Functions", "audience": "developers"}}'
   curl -s 127.0.0.1:3000/chains/<executionId>
@@ -102,7 +90,7 @@ example (the chain API of template.yaml):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sfn_offline",
+        prog="sfn-offline",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -125,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--event-name", metavar="NAME", help="which of the machine's Events maps --event (needed when it has several)"
     )
     _add_parameter_overrides(run)
+    _add_plugins(run)
     run.add_argument(
         "--substitution",
         action="append",
@@ -175,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default="template.yaml", metavar="FILE", help="SAM template (default: %(default)s)"
     )
     _add_parameter_overrides(invoke)
+    _add_plugins(invoke)
 
     api = commands.add_parser(
         "api",
@@ -187,7 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=3000, help="port (default: %(default)s; 0 picks a free one)")
     _add_json_answers(api)
     _add_parameter_overrides(api)
+    _add_plugins(api)
     return parser
+
+
+def _add_plugins(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a project plugin (sfn_offline.plugin.Plugin) to load after the ones the project's pyproject.toml names "
+        "under [tool.sfn-offline] plugins (repeatable)",
+    )
 
 
 def _add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
@@ -232,7 +234,7 @@ def _input_errors() -> tuple[type[Exception], ...]:
     """The input-error classes of the modules the CLI reads files with (the ones importable right now)."""
     from sfn_offline.mock_config import MockConfigError  # noqa: PLC0415
 
-    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError]
+    errors: list[type[Exception]] = [MockConfigError, report.PriceTableError, PluginError]
     with contextlib.suppress(ImportError):
         from sfn_offline.template import DefinitionError, TemplateError  # noqa: PLC0415
 
@@ -247,28 +249,9 @@ def _one_line(text: str) -> str:
 # --- shared helpers -----------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def offline_environment(extra: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Fake credentials and region (set before boto3 is used), restored afterwards."""
-    with mock.patch.dict(os.environ, {**_OFFLINE_ENVIRONMENT, **(extra or {})}):
-        for name in _REMOVED_ENVIRONMENT:
-            os.environ.pop(name, None)
-        yield
-
-
-def add_import_paths(template_path: Path | None, layers: Sequence[Any] = ()) -> None:
-    """Put the runtime layer and the functions folder on ``sys.path``, as the Lambda runtime's /opt/python is.
-
-    Looks beside the template (``layers/runtime``, ``functions``), at every layer directory a function names, and at
-    this repository's own layer (``companion.codec`` reads the Bedrock answers for the summary).
-    """
-    candidates: list[Path] = []
-    if template_path is not None:
-        base = template_path.resolve().parent
-        candidates += [base / "layers" / "runtime", base / "functions"]
-    candidates += [Path(str(layer)) for layer in layers]
-    candidates += [ROOT / "layers" / "runtime", ROOT / "functions"]
-    for candidate in candidates:
+def add_import_paths(layers: Sequence[Any]) -> None:
+    """Put every layer directory a function names on ``sys.path``, as the Lambda runtime's /opt/python is."""
+    for candidate in (Path(str(layer)) for layer in layers):
         text = str(candidate)
         if candidate.is_dir() and text not in sys.path:
             sys.path.append(text)
@@ -310,11 +293,15 @@ def load_template_file(path: str, overrides: Sequence[str]) -> Any:
     if not template_path.is_file():
         raise UsageError(f"{path}: cannot read the template: No such file or directory")
     parameters = parse_pairs(overrides, "--parameter-overrides")
-    add_import_paths(template_path)
     template = load_template(template_path, parameters)
     for spec in template.functions.values():
-        add_import_paths(None, [layer for layer in getattr(spec, "layers", ()) or () if isinstance(layer, str | Path)])
+        add_import_paths([layer for layer in getattr(spec, "layers", ()) or () if isinstance(layer, str | Path)])
     return template
+
+
+def _plugins_of(args: argparse.Namespace) -> Plugins:
+    """The plugins the pyproject.toml beside the template names, then the ``--plugin`` ones."""
+    return project_plugins(Path(args.template).resolve().parent, args.plugin)
 
 
 def _lookup(kind: str, table: Mapping[str, Any], logical_id: str, template: str) -> Any:
@@ -323,25 +310,6 @@ def _lookup(kind: str, table: Mapping[str, Any], logical_id: str, template: str)
         known = ", ".join(sorted(table)) or "none"
         raise UsageError(f"{template}: Resources: no {kind} {logical_id!r} (defined: {known})")
     return found
-
-
-def create_stores(template: Any) -> None:
-    """Create the template's buckets in moto's S3 and its SNS topics in moto's SNS (call inside ``mock_aws``)."""
-    import boto3  # noqa: PLC0415
-
-    s3 = boto3.client("s3", region_name=REGION)
-    for bucket in dict(getattr(template, "buckets", {}) or {}).values():
-        s3.create_bucket(Bucket=bucket)
-    topics = dict(getattr(template, "topics", {}) or {})
-    if topics:
-        sns = boto3.client("sns", region_name=REGION)
-        for topic in topics.values():
-            sns.create_topic(Name=topic)
-    # Handlers cache their boto3 clients across invocations; one built under an earlier mock must not be reused.
-    with contextlib.suppress(ImportError):
-        from companion.adapters.s3 import default_client  # noqa: PLC0415
-
-        default_client.cache_clear()
 
 
 def seed_bucket(template: Any, folder: Path) -> int:
@@ -390,21 +358,6 @@ def _add_json_answers(parser: argparse.ArgumentParser) -> None:
         help="a JSON object {marker: answer}: the simulated Bedrock answers a request containing a marker with that "
         "answer as JSON text (steps that must answer JSON need it); other requests get placeholder text",
     )
-
-
-class HandlerOutput(io.TextIOBase):
-    """Where the handlers' stdout (Powertools logs, EMF metrics) goes: stderr, or nowhere."""
-
-    def __init__(self, target: IO[str] | None) -> None:
-        self._target = target
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if self._target is not None:
-            self._target.write(text)
-        return len(text)
 
 
 def memory_of(template: Any) -> Callable[[str], int]:
@@ -541,7 +494,6 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         definition = substitute(
             _load_definition_file(args.definition), parse_pairs(args.substitution, "--substitution")
         )
-        add_import_paths(None)
         from sfn_offline.template import validate_definition  # noqa: PLC0415
 
         with warnings.catch_warnings(record=True) as caught:
@@ -551,16 +503,18 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
             stderr.write(f"warning: {_one_line(str(warning.message))}\n")
         functions = dict(load_function_option(option) for option in args.function)
         names = [Path(args.definition).name.split(".")[0]]
+        plugins = project_plugins(Path.cwd(), args.plugin)
     else:
         template = load_template_file(args.template, args.parameter_overrides)
         machine = _lookup("state machine", template.state_machines, args.logical_id, args.template)
         definition = machine.definition
         functions = {}
         names = [machine.logical_id, str(machine.name)]
+        plugins = _plugins_of(args)
     execution_input = _execution_input(args, machine)
     test_case = _test_case(args, names)
 
-    recorder = report.RunRecorder()
+    recorder = report.RunRecorder(token_usage=plugins.token_usage)
     progress = report.ProgressPrinter(stderr)
     sink = HandlerOutput(stderr if args.verbose else None)
     started = time.perf_counter()
@@ -570,13 +524,14 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         from sfn_offline.engine import run_definition  # noqa: PLC0415
 
         with mock_aws():
-            bedrock = recorder.wrap_bedrock(_bedrock_backend(args))
+            bedrock = recorder.wrap_bedrock(plugins.bedrock(_bedrock_backend(args)))
             options: dict[str, Any] = {"time_scale": args.time_scale, "trace": args.trace}
             if test_case is not None:
                 options["mock"] = test_case
             nested: list[list[dict[str, Any]]] = []
             try:
                 if template is None:
+                    plugins.before_run()
                     result: Any = run_definition(
                         definition,
                         execution_input,
@@ -586,13 +541,16 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                         on_event=progress,
                         **options,
                     )
+                    plugins.after_run()
                 else:
                     from sfn_offline.functions import handlers_for  # noqa: PLC0415
                     from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
                     # Every machine of the template exists, so nested states:startExecution tasks find theirs.
                     handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
-                    with OfflineStack(template, functions=handlers, bedrock=bedrock, **options) as stack:
+                    with OfflineStack(
+                        template, functions=handlers, bedrock=bedrock, plugins=plugins, **options
+                    ) as stack:
                         if args.s3_dir is not None:
                             seeded = seed_bucket(template, args.s3_dir)
                             stderr.write(f"== {seeded} object(s) from {args.s3_dir} put in the emulated bucket\n")
@@ -675,15 +633,17 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     template = load_template_file(args.template, args.parameter_overrides)
     spec = _lookup("function", template.functions, args.logical_id, args.template)
     event = read_json(args.event, "event")
+    plugins = _plugins_of(args)
     # load_function's handler applies the function's own environment for the duration of each call.
     with offline_environment(), _redirected_stdout(HandlerOutput(stderr)):
         from moto import mock_aws  # noqa: PLC0415
 
-        from tools.local_lambda import LocalLambdaContext  # noqa: PLC0415
         from sfn_offline.functions import load_function  # noqa: PLC0415
+        from sfn_offline.lambda_api import LocalLambdaContext  # noqa: PLC0415
 
         with mock_aws():
             create_stores(template)
+            plugins.before_run()
             handler = load_function(spec)
             context = LocalLambdaContext(
                 function_name=str(spec.name),
@@ -697,6 +657,7 @@ def _invoke(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 failed = True
             else:
                 failed = False
+            plugins.after_run()
     if failed:
         stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
         return 1
@@ -713,10 +674,11 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if not api_server.is_loopback(args.host):
         raise UsageError(f"--host {args.host}: only loopback addresses are served (127.0.0.1, ::1, localhost)")
     template = load_template_file(args.template, args.parameter_overrides)
-    bedrock = _bedrock_backend(args)
+    plugins = _plugins_of(args)
+    bedrock = plugins.bedrock(_bedrock_backend(args))
     with (
         offline_environment(),
-        api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock) as server,
+        api_server.serving(template, args.host, args.port, log=stderr, bedrock=bedrock, plugins=plugins) as server,
     ):
         host, port = server.server_address[:2]
         for line in api_server.describe_routes(template):

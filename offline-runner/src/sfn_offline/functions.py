@@ -41,8 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tools.local_lambda import LocalLambdaContext
-from sfn_offline.lambda_api import FunctionTimeoutError, Handler
+from sfn_offline.lambda_api import FunctionTimeoutError, Handler, LocalLambdaContext
 from sfn_offline.template import ACCOUNT, REGION, FunctionSpec, Template, TemplateError
 
 _PACKAGE_PREFIX: Final[str] = "_offline_fn_"

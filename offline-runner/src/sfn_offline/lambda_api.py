@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,6 +19,33 @@ class FunctionTimeoutError(Exception):
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
         super().__init__(f"{function_name} timed out after {timeout_seconds:g} seconds")
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of the runtime's context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: float = 30.0
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[{self.function_version}]{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
 
 
 Handler = Callable[[dict[str, Any], Any], Any]

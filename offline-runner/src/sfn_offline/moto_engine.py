@@ -679,7 +679,7 @@ def _find_handler(functions: Mapping[str, Handler], identifier: str) -> Handler 
 
 def run_lambda_handler(handler: Handler, function_name: str, payload: bytes) -> tuple[int, dict[str, str], bytes]:
     """Call ``handler`` as the Python runtime does; return (status, headers, body) of the Invoke API's answer."""
-    from tools.local_lambda import LocalLambdaContext  # noqa: PLC0415
+    from sfn_offline.lambda_api import LocalLambdaContext  # noqa: PLC0415
 
     event = json.loads(payload) if payload else {}
     headers = {"x-amz-executed-version": "$LATEST", "content-type": "application/json"}

@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
+from sfn_offline.plugin import NO_PLUGINS
+
 DEFAULT_PRICES: Final[Path] = Path(__file__).with_name("prices.json")
 _FAILED_TASK_EVENTS: Final[frozenset[str]] = frozenset({"TaskFailed", "TaskTimedOut"})
 _EXECUTION_END: Final[dict[str, str]] = {
@@ -182,6 +184,8 @@ class RunRecorder:
 
     lambda_invocations: list[LambdaInvocation] = field(default_factory=list)
     bedrock_uses: list[BedrockUse] = field(default_factory=list)
+    # (answer, model id) -> (input, output) tokens; a project plugin may read them its own way.
+    token_usage: Callable[[Any, str], tuple[int | None, int | None]] = NO_PLUGINS.token_usage
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wrap_functions(
@@ -216,15 +220,11 @@ class RunRecorder:
             self.bedrock_uses.append(use)
 
 
-def _tokens(answer: Any, model_id: str) -> tuple[int | None, int | None]:
-    """Token counts of one answer, read the way the project's Lambdas read it (``companion.codec.decode``)."""
-    from companion.codec import decode  # noqa: PLC0415  (layers/runtime joins sys.path at run time)
-
+def _recorded_tokens(recorder: RunRecorder, answer: Any, model_id: str) -> tuple[int | None, int | None]:
     try:
-        result = decode(answer, model_id)
+        return recorder.token_usage(answer, model_id)
     except Exception:  # noqa: BLE001  (an unreadable answer still counts as a call; its tokens are unknown)
         return None, None
-    return result.input_tokens, result.output_tokens
 
 
 class RecordingBedrock:
@@ -240,13 +240,17 @@ class RecordingBedrock:
 
     def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
         answer: dict[str, Any] = self._backend.invoke_model(model_id, body, state_name=state_name, attempt=attempt)
-        self._recorder.record_bedrock(BedrockUse("invoke_model", model_id, state_name, *_tokens(answer, model_id)))
+        self._recorder.record_bedrock(
+            BedrockUse("invoke_model", model_id, state_name, *_recorded_tokens(self._recorder, answer, model_id))
+        )
         return answer
 
     def converse(self, request: dict[str, Any], *, state_name: str, attempt: int) -> dict[str, Any]:
         answer: dict[str, Any] = self._backend.converse(request, state_name=state_name, attempt=attempt)
         model_id = str(request.get("ModelId", "?"))
-        self._recorder.record_bedrock(BedrockUse("converse", model_id, state_name, *_tokens(answer, model_id)))
+        self._recorder.record_bedrock(
+            BedrockUse("converse", model_id, state_name, *_recorded_tokens(self._recorder, answer, model_id))
+        )
         return answer
 
     def control_plane(self, action: str, request: dict[str, Any], *, state_name: str, attempt: int) -> dict[str, Any]:

@@ -25,12 +25,15 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
 from sfn_offline.bedrock_api import BedrockBackend
 from sfn_offline.engine import EventCallback, ExecutionResult, OfflineEngine
 from sfn_offline.mock_config import TestCase
 from sfn_offline.moto_engine import StepFunctionsServiceError
+from sfn_offline.plugin import Plugins, project_plugins
+from sfn_offline.session import create_stores
 from sfn_offline.template import StateMachineSpec, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -67,6 +70,9 @@ class OfflineStack:
     sync_timeout
         Wall-clock seconds a ``StartSyncExecution`` may run before it is stopped and answered ``TIMED_OUT``
         (Express workflows run at most 5 minutes).
+    plugins
+        The project's hooks (:mod:`sfn_offline.plugin`); by default the ones the ``pyproject.toml`` beside the
+        template names. Their ``before_run`` runs once the stores exist, their ``after_run`` on closing.
     """
 
     def __init__(
@@ -79,8 +85,10 @@ class OfflineStack:
         mock: TestCase | None = None,
         trace: bool = False,
         sync_timeout: float = 300.0,
+        plugins: Plugins | None = None,
     ) -> None:
         self.template = template
+        self._plugins = plugins
         self._functions = functions
         self._bedrock = bedrock
         self._engine_options: dict[str, Any] = {"time_scale": time_scale, "mock": mock, "trace": trace}
@@ -90,8 +98,7 @@ class OfflineStack:
         self.functions: Mapping[str, Handler] = {}
 
     def __enter__(self) -> OfflineStack:
-        from sfn_offline.cli import create_stores  # noqa: PLC0415  (the CLI imports this module lazily too)
-
+        plugins = self._plugins if self._plugins is not None else project_plugins(Path(self.template.path).parent)
         functions = self._functions
         if functions is None:
             from sfn_offline.functions import handlers_for  # noqa: PLC0415
@@ -109,7 +116,8 @@ class OfflineStack:
         with contextlib.ExitStack() as scope:
             self._engine = scope.enter_context(engine)
             create_stores(self.template)
-            _forget_cached_clients()
+            plugins.before_run()
+            scope.callback(plugins.after_run)
             for machine in self.template.state_machines.values():
                 engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
             self._scope = scope.pop_all()
@@ -118,7 +126,6 @@ class OfflineStack:
     def __exit__(self, *exc_info: object) -> None:
         self._scope.close()
         self._engine = None
-        _forget_cached_clients()
 
     @property
     def engine(self) -> OfflineEngine:
@@ -233,15 +240,6 @@ def sync_response(result: ExecutionResult, *, machine_arn: str, name: str, input
     else:
         answer |= {"error": result.error, "cause": result.cause}
     return answer
-
-
-def _forget_cached_clients() -> None:
-    """Handlers cache their boto3 clients across invocations; one built before the hooks (or under an earlier mock)
-    would miss StartSyncExecution and reach a dead backend."""
-    with contextlib.suppress(ImportError):
-        from companion.adapters import stepfunctions  # noqa: PLC0415
-
-        stepfunctions.default_client.cache_clear()
 
 
 __all__ = [
