@@ -58,6 +58,7 @@ sam-build:  ## sam build without Docker (needs python3.13; see tools/with_runtim
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
+	$(RUN) python offline-runner/benchmarks/startup.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py

@@ -544,12 +544,14 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                     plugins.after_run()
                 else:
                     from sfn_offline.functions import handlers_for  # noqa: PLC0415
-                    from sfn_offline.stack import OfflineStack  # noqa: PLC0415
+                    from sfn_offline.stack import OfflineStack, reachable_machines  # noqa: PLC0415
 
                     # Every machine of the template exists, so nested states:startExecution tasks find theirs.
                     handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
+                    # Only the machines this run can reach are parsed into moto (most of a run's start-up).
+                    machines = reachable_machines(template, machine.logical_id)
                     with OfflineStack(
-                        template, functions=handlers, bedrock=bedrock, plugins=plugins, **options
+                        template, functions=handlers, bedrock=bedrock, plugins=plugins, machines=machines, **options
                     ) as stack:
                         if args.s3_dir is not None:
                             seeded = seed_bucket(template, args.s3_dir)
@@ -595,8 +597,8 @@ def _nested_histories(stack: Any, execution_arn: str) -> list[list[dict[str, Any
     """The histories of every other execution of the stack: in a fresh stack, the ones this run started."""
     client = stack.engine.client
     histories = []
-    for machine in stack.template.state_machines.values():
-        for item in stack.executions(machine.logical_id):
+    for logical_id in stack.created:
+        for item in stack.executions(logical_id):
             if item["executionArn"] == execution_arn:
                 continue
             pages = client.get_paginator("get_execution_history").paginate(executionArn=item["executionArn"])

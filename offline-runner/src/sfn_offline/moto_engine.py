@@ -7,6 +7,9 @@ assumption they make about moto's internals, so an upgrade fails loudly there fi
 Touch points (each installed once, process-wide, by :func:`install`):
 
 - :func:`check_moto_version`: the internals below were read in moto ``EXPECTED_MOTO_VERSION`` only.
+- :func:`skip_batch_backend_import`: the Batch task service imports ``moto.batch.utils`` for one enum, which runs the
+  ``moto.batch`` package's ``__init__`` and so imports moto's whole Batch and EC2 backends (the largest single cost of
+  start-up, about a second); the leaf module is imported alone, and the package loads only if something uses Batch.
 - :func:`patch_task_service_factory`: ``state_task_service_for`` (imported by name into ``state_task_factory``) gets a
   wrapper that answers ``bedrock`` with :class:`_BedrockTaskService` and ``aws-sdk`` with a subclass of
   ``StateTaskServiceAwsSdk`` that routes ``bedrock`` / ``bedrockruntime`` actions to the run's Bedrock backend.
@@ -127,6 +130,7 @@ def install() -> None:
         if _installed:
             return
         check_moto_version()
+        skip_batch_backend_import()
         patch_task_service_factory()
         patch_extract_json()
         patch_choice_no_match()
@@ -150,6 +154,27 @@ def install() -> None:
 
 
 # --- version -----------------------------------------------------------------------------------------------------
+
+
+def skip_batch_backend_import() -> None:
+    """Import ``moto.batch.utils`` (and its ``exceptions``) without running ``moto/batch/__init__.py``."""
+    import importlib  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if "moto.batch" in sys.modules:
+        return
+    spec = importlib.util.find_spec("moto.batch")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    # A bare package object stands in while the leaf modules import; the real package replaces it on first use.
+    stand_in = types.ModuleType("moto.batch")
+    stand_in.__path__ = list(spec.submodule_search_locations)
+    sys.modules["moto.batch"] = stand_in
+    try:
+        importlib.import_module("moto.batch.utils")
+    finally:
+        del sys.modules["moto.batch"]
 
 
 def check_moto_version() -> None:

@@ -24,7 +24,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,6 +70,9 @@ class OfflineStack:
     sync_timeout
         Wall-clock seconds a ``StartSyncExecution`` may run before it is stopped and answered ``TIMED_OUT``
         (Express workflows run at most 5 minutes).
+    machines
+        Logical ids of the machines to create; by default every one (see :func:`reachable_machines` for the ones a
+        single run can reach).
     plugins
         The project's hooks (:mod:`sfn_offline.plugin`); by default the ones the ``pyproject.toml`` beside the
         template names. Their ``before_run`` runs once the stores exist, their ``after_run`` on closing.
@@ -86,8 +89,10 @@ class OfflineStack:
         trace: bool = False,
         sync_timeout: float = 300.0,
         plugins: Plugins | None = None,
+        machines: Collection[str] | None = None,
     ) -> None:
         self.template = template
+        self.created: tuple[str, ...] = tuple(template.state_machines if machines is None else machines)
         self._plugins = plugins
         self._functions = functions
         self._bedrock = bedrock
@@ -118,7 +123,7 @@ class OfflineStack:
             create_stores(self.template)
             plugins.before_run()
             scope.callback(plugins.after_run)
-            for machine in self.template.state_machines.values():
+            for machine in (self.template.state_machines[logical_id] for logical_id in self.created):
                 engine.create_machine(machine.name, machine.definition, machine_type=machine.type.upper())
             self._scope = scope.pop_all()
         return self
@@ -214,6 +219,26 @@ class OfflineStack:
         return sync_response(result, machine_arn=machine_arn, name=name, input_text=input_text)
 
 
+def reachable_machines(template: Template, logical_id: str) -> tuple[str, ...]:
+    """``logical_id`` and every template machine an execution of it can start, transitively: the ones whose ARN its
+    definition holds (``states:startExecution`` tasks), or the environment of a function its definition names (a
+    handler starting executions). Parsing a definition into moto is most of a run's start-up; a text match may take in
+    a machine too many, never one too few of these two kinds."""
+    functions = list(template.functions.values())
+    found = [logical_id]
+    for current in found:
+        text = json.dumps(template.state_machines[current].definition)
+        text += "".join(
+            json.dumps(dict(spec.environment)) for spec in functions if spec.arn in text or spec.name in text
+        )
+        found += [
+            other.logical_id
+            for other in template.state_machines.values()
+            if other.logical_id not in found and other.arn in text
+        ]
+    return tuple(found)
+
+
 def sync_response(result: ExecutionResult, *, machine_arn: str, name: str, input_text: str) -> dict[str, Any]:
     """An execution's end in ``StartSyncExecution``'s response shape (dates as epoch seconds, as the JSON API sends
     them); an aborted execution is FAILED, the only other status the API knows."""
@@ -248,5 +273,6 @@ __all__ = [
     "StepFunctionsServiceError",
     "UnknownStateMachineError",
     "execution_arn_of",
+    "reachable_machines",
     "sync_response",
 ]
