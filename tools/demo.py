@@ -1,7 +1,7 @@
 """The main job, offline: a prompt chain started from an API Gateway event, and the three companion Lambdas alone.
 
 What is real: the handlers (the chain API's too), the layer's code, Powertools, boto3 talking to moto's S3 and Step
-Functions, the template's PromptChainStateMachine run by moto's interpreter (tools/offline). What is simulated:
+Functions, the template's PromptChainStateMachine run by moto's interpreter (sfn_offline). What is simulated:
 Bedrock. In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is
 put at the Output.S3Uri the way Step Functions would. Step 5 hands the API Gateway event events/api/start_chain.json
 (POST /chains) to the real ChainApiFunction handler, which starts the three-step chain outline-draft-critique
@@ -107,7 +107,7 @@ def run(verbose: bool) -> None:
         raise SystemExit(status)
 
 
-# Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (tools/offline/chain_standin.py);
+# Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (sfn_offline/chain_standin.py);
 # the api command takes the same file with --json-answers.
 SAMPLE_JSON_ANSWERS: dict[str, Any] = json.loads(
     (ROOT / "tools" / "json_answers" / "outline-draft-critique.json").read_text()

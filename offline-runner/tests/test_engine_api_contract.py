@@ -1,4 +1,4 @@
-"""What the observation and speed touch points of tools/offline/moto_engine.py assume about moto's internals.
+"""What the observation and speed touch points of sfn_offline/moto_engine.py assume about moto's internals.
 
 Checked on moto's module source (install() replaces the attributes themselves), one test per touch point.
 """

@@ -1,4 +1,4 @@
-"""What tools/offline/moto_engine.py assumes about moto's internals, one test per touch point.
+"""What sfn_offline/moto_engine.py assumes about moto's internals, one test per touch point.
 
 When one of these fails after a moto upgrade, the named touch point must be re-read against the new engine before
 anything else in the offline runner can be trusted.
@@ -36,7 +36,7 @@ def _params(function: Any) -> list[str]:
 
 def test_moto_is_the_version_the_touch_points_were_written_for() -> None:
     assert version("moto") == moto_engine.EXPECTED_MOTO_VERSION, (
-        "moto changed: re-read every touch point in tools/offline/moto_engine.py, then update EXPECTED_MOTO_VERSION"
+        "moto changed: re-read every touch point in sfn_offline/moto_engine.py, then update EXPECTED_MOTO_VERSION"
     )
 
 

@@ -1,6 +1,6 @@
 """SIMULATED Amazon Bedrock for the offline runner: no model is called and no answer comes from a model.
 
-``BedrockStandIn`` implements the ``BedrockBackend`` contract (``tools/offline/bedrock_api.py``). It checks requests
+``BedrockStandIn`` implements the ``BedrockBackend`` contract (``sfn_offline/bedrock_api.py``). It checks requests
 the way Bedrock does (model id, each family's body schema, Converse's message rules), answers in each family's exact
 native response format with *deterministic* text derived from the request (a short sentence quoting a hash of the
 request and the first words of the last user turn), estimates usage (about four characters per input token, one

@@ -1,7 +1,7 @@
 """The only module that reaches into moto's Step Functions interpreter (moto 5.2.5, ported from LocalStack).
 
 moto's engine runs whole state machines in-process, but it diverges from AWS where this project needs it to be right.
-Each divergence is closed by one small named function below; ``tests/offline/test_engine_contract.py`` checks every
+Each divergence is closed by one small named function below; ``tests/test_engine_contract.py`` checks every
 assumption they make about moto's internals, so an upgrade fails loudly there first, not deep inside an execution.
 
 Touch points (each installed once, process-wide, by :func:`install`):
