@@ -17,7 +17,7 @@ def bedrock() -> ScriptedBedrock:
     return ScriptedBedrock()
 
 
-BUCKET = "companion-test-payloads"
+BUCKET = "runner-test-payloads"
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 
 from sfn_offline.engine import run_definition
 
-BUCKET = "companion-test-payloads"  # created by the s3 fixture
+BUCKET = "runner-test-payloads"  # created by the s3 fixture
 DISTRIBUTED = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
 
 

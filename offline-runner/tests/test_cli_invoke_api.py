@@ -21,21 +21,20 @@ from sfn_offline.template import load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = str(FIXTURES / "template.yaml")
-EVENTS = Path(__file__).resolve().parents[2] / "events" / "lambda"
 # Bound at import, before the autouse no_network fixture replaces it for each test.
 _REAL_CONNECT = socket.socket.connect
 
 
 def test_invoke_prints_the_return_value(capsys: pytest.CaptureFixture[str]) -> None:
-    # Given the project's real function and its sample event
+    # Given the fixture's function and a sample event
     code = main(
         [
             "invoke",
-            "PostprocessResultFunction",
+            "TidyAnswerFunction",
             "--template",
             TEMPLATE,
             "--event",
-            str(EVENTS / "postprocess_result.json"),
+            str(FIXTURES / "tidy_answer.json"),
         ]
     )
 
@@ -52,7 +51,7 @@ def test_invoke_error_prints_the_envelope_and_exits_1(tmp_path: Path, capsys: py
         json.dumps({"model_id": "cohere.command-text-v14", "result": "no json here", "output": {"format": "json"}})
     )
 
-    code = main(["invoke", "PostprocessResultFunction", "--template", TEMPLATE, "--event", str(event)])
+    code = main(["invoke", "TidyAnswerFunction", "--template", TEMPLATE, "--event", str(event)])
 
     envelope = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -62,8 +61,7 @@ def test_invoke_error_prints_the_envelope_and_exits_1(tmp_path: Path, capsys: py
 
 def test_invoke_unknown_function(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["invoke", "NoSuchFunction", "--template", TEMPLATE, "--event", str(EVENTS / "postprocess_result.json")])
-        == 2
+        main(["invoke", "NoSuchFunction", "--template", TEMPLATE, "--event", str(FIXTURES / "tidy_answer.json")]) == 2
     )
     assert "no function 'NoSuchFunction'" in capsys.readouterr().err
 

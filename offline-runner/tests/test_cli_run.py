@@ -32,7 +32,7 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def test_run_by_logical_id_prints_progress_output_and_summary(
     capsys: pytest.CaptureFixture[str], connections: list[Any]
 ) -> None:
-    # Given the fixture's state machine: a Bedrock task (stand-in) then the project's real PostprocessResultFunction
+    # Given the fixture's state machine: a Bedrock task (stand-in) then the fixture's TidyAnswerFunction
     # When it runs by logical id
     code = main(["run", "AnswerQuestionStateMachine", "--template", TEMPLATE, "--input", QUESTION])
 
@@ -48,7 +48,7 @@ def test_run_by_logical_id_prints_progress_output_and_summary(
     assert "status             SUCCEEDED" in summary
     assert "state transitions  2 (2 states entered, 0 retries)" in summary
     assert "Lambda invocations 1" in summary, summary
-    assert "PostprocessResultFunction  1 x 512 MB" in summary
+    assert "TidyAnswerFunction  1 x 512 MB" in summary
     assert "anthropic.claude-3-haiku-20240307-v1:0  1 call(s), 18 input + 13 output tokens, $" in summary
     assert "Standard" in summary
     assert "Express" in summary

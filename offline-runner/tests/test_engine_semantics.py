@@ -169,21 +169,21 @@ def test_invoke_model_returns_the_parsed_body(bedrock: Any) -> None:
 
 def test_invoke_model_reads_input_and_writes_output_in_s3(bedrock: Any, s3: Any) -> None:
     # Given a request body offloaded to S3 and an Output.S3Uri
-    s3.put_object(Bucket="companion-test-payloads", Key="req.json", Body=json.dumps(CLAUDE_BODY).encode())
+    s3.put_object(Bucket="runner-test-payloads", Key="req.json", Body=json.dumps(CLAUDE_BODY).encode())
     parameters = {
         "ModelId": CLAUDE,
-        "Input": {"S3Uri": "s3://companion-test-payloads/req.json"},
-        "Output": {"S3Uri": "s3://companion-test-payloads/resp.json"},
+        "Input": {"S3Uri": "s3://runner-test-payloads/req.json"},
+        "Output": {"S3Uri": "s3://runner-test-payloads/resp.json"},
     }
     # When it runs inside the caller's mock
     result = run_definition(machine(("Ask", bedrock_task(Parameters=parameters))), {}, bedrock=bedrock)
     # Then the backend got the body from S3, the answer went to S3, and the result only points at it
     assert result.status == "SUCCEEDED"
     assert bedrock.calls[0]["body"] == CLAUDE_BODY
-    stored = json.loads(s3.get_object(Bucket="companion-test-payloads", Key="resp.json")["Body"].read())
+    stored = json.loads(s3.get_object(Bucket="runner-test-payloads", Key="resp.json")["Body"].read())
     assert stored["content"][0]["text"] == "hi"
     assert result.output == {
-        "Body": {"S3Uri": "s3://companion-test-payloads/resp.json"},
+        "Body": {"S3Uri": "s3://runner-test-payloads/resp.json"},
         "ContentType": "application/json",
     }
 

@@ -17,7 +17,7 @@ from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult, run_definition
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockModelCustomizationServiceRole"
-BUCKET = "companion-test-payloads"
+BUCKET = "runner-test-payloads"
 COMMAND_LIGHT = "cohere.command-light-text-v14:7:4k"
 TITAN = "amazon.titan-text-express-v1"
 VALIDATION = [

@@ -12,7 +12,7 @@ How it differs from one Lambda sandbox per function (limits worth knowing):
   Threads a handler starts itself do not inherit the overlay.
 - Imports: the handler module is imported under a name unique to the function (``_offline_fn_<LogicalId>_<hash>``),
   so two functions may both have ``app.py``. Every other module is shared through ``sys.modules``, as in any
-  Python process: the first function to import ``helpers`` (or the layer's ``companion``) decides which file it
+  Python process: the first function to import ``helpers`` (or a layer's package) decides which file it
   is. When a function's own folder has a top-level module that another function already imported from a
   *different* folder, :func:`load_function` raises :class:`~sfn_offline.template.TemplateError` instead of
   silently handing it the other function's code.
