@@ -3,8 +3,12 @@ that records what reached it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +58,25 @@ def s3() -> Iterator[Any]:
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
+
+
+@pytest.fixture
+def serve_api() -> Callable[[Path], contextlib.AbstractContextManager[str]]:
+    """``with serve_api(template) as url``: the template's API on 127.0.0.1, on a free port, served from a thread."""
+    from sfn_offline import api_server
+    from sfn_offline.session import offline_environment
+    from sfn_offline.template import load_template
+
+    @contextlib.contextmanager
+    def serve(template: Path) -> Iterator[str]:
+        loaded = load_template(template)
+        with offline_environment(), api_server.serving(loaded, "127.0.0.1", 0, log=io.StringIO()) as httpd:
+            thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield f"http://127.0.0.1:{httpd.server_address[1]}"
+            finally:
+                httpd.shutdown()
+                thread.join(5)
+
+    return serve

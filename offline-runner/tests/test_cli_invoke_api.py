@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfn_offline import api_server
 from sfn_offline.cli import main
-from sfn_offline.session import offline_environment
-from sfn_offline.template import load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = str(FIXTURES / "template.yaml")
@@ -82,18 +77,10 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.fixture
-def server(loopback_only: list[Any]) -> Iterator[str]:
+def server(loopback_only: list[Any], serve_api: Callable[[Path], Any]) -> Iterator[str]:
     """The fixture template's API on 127.0.0.1, on a free port, served from a thread."""
-    template = load_template(TEMPLATE)
-    log = io.StringIO()
-    with offline_environment(), api_server.serving(template, "127.0.0.1", 0, log=log) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        finally:
-            httpd.shutdown()
-            thread.join(5)
+    with serve_api(Path(TEMPLATE)) as url:
+        yield url
     assert all(address[0] == "127.0.0.1" for address in loopback_only)
 
 

@@ -6,8 +6,10 @@ exists under its template ARN, so a function that starts executions through boto
 while the server answers other requests. Progress lines of every execution go to the server's log stream, prefixed
 with the execution's name.
 
-Function routes receive an API Gateway REST (v1) proxy event and answer with what the handler returns
-(``{statusCode, headers, body, isBase64Encoded}``). Each function serves one request at a time, as one Lambda
+Function routes receive the Lambda proxy event of their API: REST (``Api``) routes payload format 1.0, ``HttpApi``
+routes format 2.0 (or 1.0 when their ``PayloadFormatVersion`` says so), and answer with what the handler returns
+(``{statusCode, headers, body, isBase64Encoded}``; under format 2.0 anything else is sent as a JSON body with status
+200, as API Gateway does). Each function serves one request at a time, as one Lambda
 sandbox does (Powertools' resolvers keep the current event on a module-level object); different functions run at
 the same time. State machine routes start an execution with the input the route's event maps the request to (SAM's
 default request template: the JSON body) and answer at once, as API Gateway's ``StartExecution`` integration does:
@@ -135,7 +137,8 @@ class ApiApp:
         if matched is None:
             return _json_response(MISSING_ROUTE_STATUS, MISSING_ROUTE_BODY)
         route, path_parameters = matched
-        event = proxy_event(route, method, path, split.query, headers, body, path_parameters, client)
+        build = http_api_event if route.payload_format == "2.0" else proxy_event
+        event = build(route, method, path, split.query, headers, body, path_parameters, client)
         if route.target_kind == "function":
             return self._function(route, event)
         return self._state_machine(route, event)
@@ -148,6 +151,8 @@ class ApiApp:
         except Exception as exc:  # noqa: BLE001  (API Gateway answers 502 whatever the function raised)
             self._log.write(f"!! {route.target}: {type(exc).__name__}: {exc}\n")
             return _json_response(HTTPStatus.BAD_GATEWAY, _INTERNAL_ERROR)
+        if route.payload_format == "2.0" and not (isinstance(result, dict) and "statusCode" in result):
+            return _json_response(HTTPStatus.OK, result)
         return _proxy_response(result, route.target, self._log)
 
     def _state_machine(self, route: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -227,14 +232,7 @@ def proxy_event(  # noqa: PLR0917  (one argument per part of the request)
 ) -> dict[str, Any]:
     """The API Gateway REST (v1) Lambda proxy event for one request."""
     multi_query = parse_qs(query, keep_blank_values=True)
-    if body:
-        try:
-            text: str | None = body.decode("utf-8")
-            encoded = False
-        except UnicodeDecodeError:
-            text, encoded = base64.b64encode(body).decode("ascii"), True
-    else:
-        text, encoded = None, False
+    text, encoded = _body_text(body)
     now = time.time()
     return {
         "resource": route.path,
@@ -264,6 +262,70 @@ def proxy_event(  # noqa: PLR0917  (one argument per part of the request)
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def http_api_event(  # noqa: PLR0917  (one argument per part of the request)
+    route: Any,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    path_parameters: dict[str, str],
+    client: str,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API Lambda event, payload format 2.0, for one request (``$default`` stage)."""
+    text, encoded = _body_text(body)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    now = time.time()
+    route_key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": _ACCOUNT,
+            "apiId": _API_ID,
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": client,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    # Absent, not empty, when the request has none: what API Gateway sends.
+    if "cookie" in lowered:
+        event["cookies"] = [part.strip() for part in lowered.pop("cookie").split(";") if part.strip()]
+    multi_query = parse_qs(query, keep_blank_values=True)
+    if multi_query:
+        event["queryStringParameters"] = {name: ",".join(values) for name, values in multi_query.items()}
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+def _body_text(body: bytes) -> tuple[str | None, bool]:
+    """(the body as API Gateway passes it, whether it is base64): UTF-8 text as is, other bytes base64-encoded."""
+    if not body:
+        return None, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode("ascii"), True
 
 
 def _proxy_response(result: Any, target: str, log: IO[str]) -> tuple[int, dict[str, str], bytes]:

@@ -72,8 +72,9 @@ Every state machine of the template exists under its template ARN for the server
 calls Step Functions (StartExecution, StartSyncExecution, DescribeExecution) reaches them; executions run in the
 background and their progress goes to stderr, each line prefixed with the execution's name.
 
-A function route gets an API Gateway REST (v1) proxy event and its {statusCode, headers, body} is sent back; each
-function serves one request at a time, as one Lambda sandbox does. A state machine route starts an execution with the
+A function route gets the Lambda event of its API (an Api route the REST proxy event, payload format 1.0; an HttpApi
+route payload format 2.0, or 1.0 when its PayloadFormatVersion says so) and its {statusCode, headers, body} is sent
+back; each function serves one request at a time, as one Lambda sandbox does. A state machine route starts an execution with the
 input its event maps the request to (the JSON body) and answers at once, as API Gateway's StartExecution integration
 does: {"executionArn", "startDate"}. An EXPRESS machine whose Api event has the runner-only property `Sync: true` (or
 `Action: StartSyncExecution`) answers as StartSyncExecution does: executionArn, status, output (JSON text) or error

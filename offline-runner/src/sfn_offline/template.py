@@ -134,6 +134,8 @@ class ApiRoute:
     target_kind: Literal["function", "state_machine"]
     event_name: str
     event_type: str
+    # The Lambda event's payload format: REST APIs send 1.0; an HttpApi sends 2.0 unless PayloadFormatVersion says 1.0.
+    payload_format: str = "1.0"
 
 
 _EVENT_TYPES_WITH_TARGET_INPUT: Final = frozenset({"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent"})
@@ -805,6 +807,9 @@ def _routes(
                 target_kind=kind,
                 event_name=str(event_name),
                 event_type=str(event["Type"]),
+                payload_format=str(event_properties.get("PayloadFormatVersion", "2.0"))
+                if event["Type"] == "HttpApi"
+                else "1.0",
             )
         )
     return routes
