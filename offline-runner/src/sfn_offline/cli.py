@@ -74,12 +74,13 @@ background and their progress goes to stderr, each line prefixed with the execut
 
 A function route gets the Lambda event of its API (an Api route the REST proxy event, payload format 1.0; an HttpApi
 route payload format 2.0, or 1.0 when its PayloadFormatVersion says so) and its {statusCode, headers, body} is sent
-back; each function serves one request at a time, as one Lambda sandbox does. A state machine route starts an execution with the
-input its event maps the request to (the JSON body) and answers at once, as API Gateway's StartExecution integration
-does: {"executionArn", "startDate"}. An EXPRESS machine whose Api event has the runner-only property `Sync: true` (or
-`Action: StartSyncExecution`) answers as StartSyncExecution does: executionArn, status, output (JSON text) or error
-and cause. An unknown path or method answers 403 {"message": "Missing Authentication Token"}, as API Gateway REST
-APIs do. Bedrock is SIMULATED (see --json-answers). Stop with Ctrl-C.
+back; each function serves one request at a time, as one Lambda sandbox does. A state machine route starts an
+execution with the input its event maps the request to (the JSON body) and answers at once, as API Gateway's
+StartExecution integration does: {"executionArn", "startDate"}. An EXPRESS machine whose Api event has the
+runner-only property `Sync: true` (or `Action: StartSyncExecution`) answers as StartSyncExecution does:
+executionArn, status, output (JSON text) or error and cause. An unknown path or method answers 403 {"message":
+"Missing Authentication Token"}, as API Gateway REST APIs do. Bedrock is SIMULATED (see --json-answers). Stop with
+Ctrl-C.
 
 example (the chain API of template.yaml):
   sfn-offline api --json-answers tools/json_answers/outline-draft-critique.json &
