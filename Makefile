@@ -9,9 +9,9 @@ CHECKOV_VERSION := 3.3.30
 # uv from PATH when present, else a private copy under .tools/ (nothing is installed globally).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
-PY_SOURCES := layers functions tests tools benchmarks packages
+PY_SOURCES := layers functions tests tools benchmarks packages offline-runner
 
-.PHONY: help setup generate demo check lint typecheck test test-runtime sam-validate cfn-lint sam-build build wheel wheel-check \
+.PHONY: help setup generate demo run check lint typecheck test test-runtime runner-install sam-validate cfn-lint sam-build build wheel wheel-check \
 	deploy changeset smoke asl-retries generate-schema chromium screenshot checkov fuzz bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
@@ -33,7 +33,7 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup chromium lint typecheck test test-runtime sam-validate cfn-lint checkov sam-build wheel-check  ## every check CI runs
+check: setup chromium lint typecheck test test-runtime runner-install sam-validate cfn-lint checkov sam-build wheel-check  ## every check CI runs
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
@@ -43,11 +43,18 @@ lint:  ## ruff lint and format check, and the layer's import contracts (pyprojec
 typecheck:  ## mypy (strict) on the runtime code and the handlers
 	$(RUN) mypy layers/runtime/companion functions
 
-test:  ## pytest: unit and offline tests (deployed-stack tests skip without a stack)
+test:  ## pytest: the project's tests, then the offline runner's own (deployed-stack tests skip without a stack)
 	$(RUN) pytest
+	$(RUN) pytest -c offline-runner/pyproject.toml offline-runner/tests
 
 test-runtime:  ## the unit tests again on the Lambda runtime's Python (3.13), in .venv-py313
 	UV_PROJECT_ENVIRONMENT=.venv-py313 tools/with_runtime_python.sh $(RUN) --python 3.13 pytest tests/unit -q
+
+runner-install:  ## install the offline runner into a fresh venv outside the repo; run, invoke, api on its fixture
+	offline-runner/scripts/check_install.sh $(UV)
+
+run: setup  ## the offline runner's command, e.g. make run ARGS="run PromptChainStateMachine --event ..."
+	$(RUN) sfn-offline $(ARGS)
 
 sam-validate:  ## SAM's own validation with its linter
 	$(RUN) sam validate --lint --region us-east-1
@@ -92,6 +99,7 @@ asl-retries: setup  ## copy the named retry policies (companion.retry_policies) 
 bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runner's speed, a chain's cost
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/lambda_overhead.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
+	$(RUN) python offline-runner/benchmarks/startup.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py

@@ -77,17 +77,18 @@ def _measure(path: str, *, compiled: bool) -> Figures:
 
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
+    from sfn_offline import report  # noqa: PLC0415
+    from sfn_offline.chain_standin import JsonAnswers  # noqa: PLC0415
+    from sfn_offline.cli import memory_of  # noqa: PLC0415
+    from sfn_offline.engine import run_definition  # noqa: PLC0415
+    from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.session import offline_environment  # noqa: PLC0415
+    from sfn_offline.template import load_template  # noqa: PLC0415
 
     from companion.adapters.s3 import default_client  # noqa: PLC0415
     from companion.chains import execution_input, load_chain, packaged_chain  # noqa: PLC0415
     from companion.chains.compiler import CompileSettings, compile_chain, machine_input  # noqa: PLC0415
     from tools.generate_chains import logical_prefix  # noqa: PLC0415
-    from tools.offline import report  # noqa: PLC0415
-    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
-    from tools.offline.cli import memory_of, offline_environment  # noqa: PLC0415
-    from tools.offline.engine import run_definition  # noqa: PLC0415
-    from tools.offline.functions import handlers_for  # noqa: PLC0415
-    from tools.offline.template import load_template  # noqa: PLC0415
 
     template = load_template(ROOT / "template.yaml")
     if path == "sample":
@@ -150,7 +151,7 @@ def _money(value: float) -> str:
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))  # the dev-only tools/ package, as the other benchmarks do
-    from tools.offline import report  # noqa: PLC0415
+    from sfn_offline import report  # noqa: PLC0415
 
     standard_per_transition = report.load_prices()["stepfunctions"]["standard_per_1000_transitions"] / 1000
     out = sys.stdout

@@ -81,8 +81,8 @@ def history(iterations: int) -> list[dict[str, Any]]:
 def main() -> None:
     # The documented command puts only the layer and the functions on the path; the runner lives in tools/.
     sys.path.insert(0, str(ROOT))
-    from tools.offline.graph import build_graph, overlay  # noqa: PLC0415
-    from tools.offline.html_report import MAX_ITERATIONS, ExecutionView, render_html  # noqa: PLC0415
+    from sfn_offline.graph import build_graph, overlay  # noqa: PLC0415
+    from sfn_offline.html_report import MAX_ITERATIONS, ExecutionView, render_html  # noqa: PLC0415
 
     graph = build_graph(DEFINITION)
     print(f"execution graph of an inline Map, 1 KB payloads (page keeps {MAX_ITERATIONS} iterations per Map)")

@@ -1,4 +1,4 @@
-"""Wall time of the offline Step Functions runner (``tools.offline.engine.run_definition``): start-up and per run.
+"""Wall time of the offline Step Functions runner (``sfn_offline.engine.run_definition``): start-up and per run.
 
 Figures, no assertions. Run as ``PYTHONPATH=layers/runtime:functions uv run python benchmarks/offline_runner.py``.
 
@@ -141,15 +141,15 @@ def main() -> None:
     # The documented command puts only the layer and the functions on the path; the runner lives in tools/.
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
-    from tools.offline.engine import run_definition  # noqa: PLC0415  (timed: the runner's import cost)
+    from sfn_offline.engine import run_definition  # noqa: PLC0415  (timed: the runner's import cost)
 
     import_ms = (time.perf_counter() - started) * 1000
 
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
+    from sfn_offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
 
     from tools.local_lambda import FUNCTIONS, load_handler  # noqa: PLC0415
-    from tools.offline.bedrock_standin import BedrockStandIn  # noqa: PLC0415
 
     bedrock = BedrockStandIn()
     with mock_aws(), _quiet():

@@ -9,8 +9,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
-
-from tools.offline.template import load_yaml
+from sfn_offline.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

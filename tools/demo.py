@@ -1,7 +1,7 @@
 """The main job, offline: a prompt chain started from an API Gateway event, and the three companion Lambdas alone.
 
 What is real: the handlers (the chain API's too), the layer's code, Powertools, boto3 talking to moto's S3 and Step
-Functions, the chain's compiled machine from the template run by moto's interpreter (tools/offline). What is simulated:
+Functions, the chain's compiled machine from the template run by moto's interpreter (sfn_offline). What is simulated:
 Bedrock. In steps 1-4 a sample answer (events/bedrock/claude.json, written by hand in the shape Bedrock returns) is
 put at the Output.S3Uri the way Step Functions would. Step 5 hands the API Gateway event events/api/start_chain.json
 (POST /chains) to the real ChainApiFunction handler, which starts the three-step chain outline-draft-critique
@@ -107,10 +107,10 @@ def run(verbose: bool) -> None:
         raise SystemExit(status)
 
 
-# Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (tools/offline/chain_standin.py);
+# Scripted JSON for the chain's two JSON steps, keyed by a marker of their prompts (sfn_offline/chain_standin.py);
 # the api command takes the same file with --json-answers.
 SAMPLE_JSON_ANSWERS: dict[str, Any] = json.loads(
-    (ROOT / "tools" / "offline" / "json_answers" / "outline-draft-critique.json").read_text()
+    (ROOT / "tools" / "json_answers" / "outline-draft-critique.json").read_text()
 )
 CHAIN_TIMEOUT_SECONDS = 120
 _TEXT_CHARS = 160
@@ -123,13 +123,14 @@ def run_chain_from_api_event(out: IO[str]) -> int:
     with GET /chains/{id}, and the execution summary with its estimated AWS cost. Returns 0 when the chain succeeded.
     """
     from moto import mock_aws  # noqa: PLC0415
+    from sfn_offline import report  # noqa: PLC0415
+    from sfn_offline.chain_standin import JsonAnswers  # noqa: PLC0415
+    from sfn_offline.cli import load_template_file, memory_of  # noqa: PLC0415
+    from sfn_offline.functions import handlers_for  # noqa: PLC0415
+    from sfn_offline.session import HandlerOutput, offline_environment  # noqa: PLC0415
+    from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
     from tools.generate_chains import logical_prefix  # noqa: PLC0415
-    from tools.offline import report  # noqa: PLC0415
-    from tools.offline.chain_standin import JsonAnswers  # noqa: PLC0415
-    from tools.offline.cli import HandlerOutput, load_template_file, memory_of, offline_environment  # noqa: PLC0415
-    from tools.offline.functions import handlers_for  # noqa: PLC0415
-    from tools.offline.stack import OfflineStack  # noqa: PLC0415
 
     event = json.loads((EVENTS / "api" / "start_chain.json").read_text())
     template = load_template_file(str(ROOT / "template.yaml"), [])

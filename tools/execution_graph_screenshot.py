@@ -33,7 +33,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         page_file = Path(folder) / "graph.html"
         subprocess.run(  # noqa: S603  (fixed arguments, this interpreter)
-            [sys.executable, "-m", "tools.offline", *RUN, "--html", str(page_file)],
+            [sys.executable, "-m", "sfn_offline", *RUN, "--html", str(page_file)],
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,

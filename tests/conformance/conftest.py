@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from tools.offline.cli import main
+from sfn_offline.cli import main
 
 
 @pytest.fixture

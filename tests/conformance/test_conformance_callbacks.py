@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sfn_offline.stack import OfflineStack
+from sfn_offline.template import load_template
+
 from tests.conformance.paths import SAMPLES
-from tools.offline.stack import OfflineStack
-from tools.offline.template import load_template
 
 CliRun = Callable[..., tuple[int, str, str]]
 APPROVAL = SAMPLES / "approval"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.offline.engine import run_definition
+from sfn_offline.engine import run_definition
 
 
 def one_state(name: str, state: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -7,9 +7,8 @@ import base64
 from typing import Any
 
 import pytest
-
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import run_definition
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import run_definition
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.offline.engine import run_definition
-from tools.offline.mock_config import load_mock_config
+from sfn_offline.engine import run_definition
+from sfn_offline.mock_config import load_mock_config
 
 CliRun = Callable[..., tuple[int, str, str]]
 

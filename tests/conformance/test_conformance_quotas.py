@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from tools.offline import moto_fidelity
-from tools.offline.engine import OfflineEngine, run_definition
+from sfn_offline import moto_fidelity
+from sfn_offline.engine import OfflineEngine, run_definition
 
 CliRun = Callable[..., tuple[int, str, str]]
 

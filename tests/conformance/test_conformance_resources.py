@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sfn_offline.template import load_template
 
 from tests.conformance.paths import ROOT, SAMPLES
-from tools.offline.template import load_template
 
 CliRun = Callable[..., tuple[int, str, str]]
 ORDERS = SAMPLES / "order-pipeline"

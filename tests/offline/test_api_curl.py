@@ -1,4 +1,4 @@
-"""``python -m tools.offline api`` on template.yaml, driven with the real curl: the chain API's routes start prompt
+"""``python -m sfn_offline api`` on template.yaml, driven with the real curl: the chain API's routes start prompt
 chains on the template's machines in the offline stack, answer from them, and keep Step Functions' idempotency."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     answers = folder / "answers.json"
     answers.write_text(json.dumps(ANSWERS))
     log = folder / "server.log"
-    command = [sys.executable, "-m", "tools.offline", "api", "--port", "0", "--json-answers", str(answers)]
+    command = [sys.executable, "-m", "sfn_offline", "api", "--port", "0", "--json-answers", str(answers)]
     with log.open("w") as stderr:
         process = subprocess.Popen(  # noqa: S603  (a fixed command line)
             command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy()

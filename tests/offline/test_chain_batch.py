@@ -17,11 +17,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.chain_standin import JsonAnswers
-from tools.offline.stack import ExecutionResult, OfflineStack
-from tools.offline.template import Template, load_template
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.chain_standin import JsonAnswers
+from sfn_offline.stack import ExecutionResult, OfflineStack
+from sfn_offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = "PackagedChainBatchStateMachine"

@@ -13,17 +13,17 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from sfn_offline.cli import main as runner_main
+from sfn_offline.engine import run_definition
+from sfn_offline.functions import handlers_for
+from sfn_offline.schema_answers import SchemaAnswers
+from sfn_offline.template import Template, load_template
 
 from companion.adapters.s3 import default_client
 from companion.chains import Chain, execution_input, load_chain, packaged_chain
 from tools.chain.answers import chooser_for, standin_for
 from tools.chain.cli import main
 from tools.chain.machine import chain_machine, substituted
-from tools.offline.cli import main as runner_main
-from tools.offline.engine import run_definition
-from tools.offline.functions import handlers_for
-from tools.offline.schema_answers import SchemaAnswers
-from tools.offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "tests" / "fixtures" / "chains"

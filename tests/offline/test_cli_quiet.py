@@ -23,7 +23,7 @@ NOISE = ("Exception=FailureEventException", "FailureEventException", "no effect 
 
 def _run(*extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
-        [sys.executable, "-m", "tools.offline", "run", "ReviewStateMachine",
+        [sys.executable, "-m", "sfn_offline", "run", "ReviewStateMachine",
          "--template", str(PICTURES / "template.yaml"), "--input", str(PICTURES / "unreadable.json"), *extra],
         cwd=ROOT,
         capture_output=True,

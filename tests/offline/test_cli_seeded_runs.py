@@ -8,13 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tools.offline.cli import main
+from sfn_offline.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = str(ROOT / "template.yaml")
 SEED = str(ROOT / "events" / "s3")
-ANSWERS = str(ROOT / "tools" / "offline" / "json_answers" / "outline-draft-critique.json")
+ANSWERS = str(ROOT / "tools" / "json_answers" / "outline-draft-critique.json")
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, object]]:
@@ -88,7 +87,7 @@ def test_the_runners_estimate_prices_training_and_throughput(
     from companion.finetune.costs import training_tokens
 
     # Given a price table whose fine_tuning section prices the sample's base model, throughput included
-    prices = json.loads((ROOT / "tools" / "offline" / "prices.json").read_text(encoding="utf-8"))
+    prices = json.loads((ROOT / "offline-runner" / "src" / "sfn_offline" / "prices.json").read_text(encoding="utf-8"))
     prices["fine_tuning"] = {
         "as_of": "2030-01-01",
         "region": "test-region-1",

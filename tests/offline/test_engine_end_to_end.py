@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from sfn_offline.engine import ExecutionResult, run_definition
 
 from tools.local_lambda import FUNCTIONS, load_handler
-from tools.offline.engine import ExecutionResult, run_definition
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 THROTTLING_RETRY = [

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import run_definition
 
 from companion.codec import ModelFamily, NeutralRequest, Turn, encode
 from tests.model_ids import EMBEDDING_FAMILIES, MODEL_IDS
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import run_definition
 
 STATE = "Invoke Model"
 

@@ -18,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import ExecutionResult
+from sfn_offline.stack import OfflineStack
+from sfn_offline.template import Template, load_template
 
 from tests.offline.polling import wait_until
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import ExecutionResult
-from tools.offline.stack import OfflineStack
-from tools.offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINE = "FineTuningStateMachine"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from moto import mock_aws
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import OfflineEngine
 
 from tests.offline.polling import wait_until
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.engine import OfflineEngine
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:SyncJob"
 DEFINITION = {

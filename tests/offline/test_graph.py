@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sfn_offline.cli import main
+from sfn_offline.graph import GraphError, build_graph, overlay, to_mermaid
+from sfn_offline.html_report import PAYLOAD_CHARS, ExecutionView, bounded, render_html
 
 from tests.offline.conftest import PICTURES, PicturesRun
-from tools.offline.cli import main
-from tools.offline.graph import GraphError, build_graph, overlay, to_mermaid
-from tools.offline.html_report import PAYLOAD_CHARS, ExecutionView, bounded, render_html
 
 ALL_KINDS: dict[str, Any] = {
     "StartAt": "Route",

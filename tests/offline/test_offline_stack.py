@@ -14,11 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
-from tools.offline.chain_standin import JsonAnswers
-from tools.offline.cli import main
-from tools.offline.stack import OfflineStack, UnknownStateMachineError
-from tools.offline.template import Template, load_template
+from sfn_offline.chain_standin import JsonAnswers
+from sfn_offline.stack import OfflineStack, UnknownStateMachineError
+from sfn_offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD = "PromptChainStateMachine"
@@ -288,19 +286,3 @@ def _get_event(execution_id: str) -> dict[str, Any]:
         "body": None,
         "isBase64Encoded": False,
     }
-
-
-def test_the_run_command_registers_every_template_machine_for_nested_executions(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given a template whose batch machine starts its other machine per item (.sync:2), and the run command
-    names = tmp_path / "names.json"
-    names.write_text(json.dumps({"names": ["ada", "alan"]}))
-    nested = Path(__file__).parent / "fixtures" / "nested" / "template.yaml"
-
-    code = main(["run", "BatchStateMachine", "--template", str(nested), "--input", str(names), "--json"])
-
-    # Then the child machine was found under its template ARN and ran once per name
-    document = json.loads(capsys.readouterr().out)
-    assert code == 0, document
-    assert document["output"] == [{"greeting": "hello ada"}, {"greeting": "hello alan"}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from tools.offline.console import RunProgress
+from sfn_offline.console import RunProgress
 
 
 def _event(event_id: int, previous: int, kind: str, **details: Any) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.chain_standin import JsonAnswers
+from sfn_offline.engine import ExecutionResult, run_definition
+from sfn_offline.functions import handlers_for
+from sfn_offline.template import Template, load_template
 
 from companion.adapters.s3 import default_client
 from companion.chains import execution_input, load_chain
-from tools.offline.bedrock_standin import BedrockStandIn
-from tools.offline.chain_standin import JsonAnswers
-from tools.offline.engine import ExecutionResult, run_definition
-from tools.offline.functions import handlers_for
-from tools.offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"

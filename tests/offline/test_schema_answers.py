@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sfn_offline.schema_answers import SchemaAnswers, UnsatisfiableSchemaError, instance_for
 
 from companion.chains import packaged_chain
 from companion.steps.json_answers import validate_json
 from tools.chain.answers import chooser_for, packaged_chains
-from tools.offline.schema_answers import SchemaAnswers, UnsatisfiableSchemaError, instance_for
 
 CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 

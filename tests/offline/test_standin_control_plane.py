@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sfn_offline.bedrock_api import BedrockServiceError
+from sfn_offline.bedrock_standin import BedrockStandIn
 
 from companion.codec import decode
-from tools.offline.bedrock_api import BedrockServiceError
-from tools.offline.bedrock_standin import BedrockStandIn
 
 BASE = "amazon.nova-lite-v1:0:300k"
 JOB: dict[str, Any] = {

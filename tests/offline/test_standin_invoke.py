@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sfn_offline.bedrock_api import BedrockServiceError
+from sfn_offline.bedrock_standin import BedrockStandIn
 
 from companion.codec import ModelFamily, NeutralRequest, Turn, decode, encode
 from tests.model_ids import EMBEDDING_FAMILIES, MODEL_IDS
-from tools.offline.bedrock_api import BedrockServiceError
-from tools.offline.bedrock_standin import BedrockStandIn
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "bedrock"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sfn_offline.engine import run_definition
 
 from companion.codec import decode
 from companion.codec.models import ModelFamily
-from tools.offline.engine import run_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = "Invoke Model For Text"

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sfn_offline.template import load_template, validate_definition
+
 from tests.template_document import arn_text, definition_path, load_definition, role_statements
-from tools.offline.template import load_template, validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

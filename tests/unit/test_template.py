@@ -678,7 +678,7 @@ def test_prompt_chain_state_machines_share_one_definition_logged_traced_and_subs
 @pytest.mark.parametrize("machine", STATE_MACHINES)
 def test_prompt_chain_definition_is_structurally_valid_with_every_placeholder_resolved(machine: str) -> None:
     # Given the template loaded the way the offline runner loads it (substituted and validated)
-    from tools.offline.template import load_template, validate_definition
+    from sfn_offline.template import load_template, validate_definition
 
     spec = load_template(TEMPLATE).state_machines[machine]
 
@@ -692,7 +692,7 @@ def test_prompt_chain_definition_is_structurally_valid_with_every_placeholder_re
 
 def test_prompt_chain_definition_with_a_dangling_transition_is_rejected() -> None:
     # Given the definition with one transition renamed to a state that does not exist (statelint's blind spot)
-    from tools.offline.template import DefinitionError, validate_definition
+    from sfn_offline.template import DefinitionError, validate_definition
 
     definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
     definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"]["Check Reprompt Budget"]["Default"] = "Fail Stpe"

@@ -1,6 +1,6 @@
 """Which JSON Schema the SIMULATED Bedrock's answer to a request must satisfy, for the JSON steps of given chains.
 
-The offline stand-in (``tools.offline.schema_answers.SchemaAnswers``) knows no chains; this module tells it. A
+The offline stand-in (``sfn_offline.schema_answers.SchemaAnswers``) knows no chains; this module tells it. A
 request belongs to a step when the invoke state is named after the step (``Invoke <step>`` or ``<step>``, as a
 machine with one state per step names it) or, in the generic machine whose invoke states serve every step, when the
 request holds every literal part of each of the step's prompt templates, in order (the placeholders match anything).
@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sfn_offline.schema_answers import SchemaAnswers, SchemaChooser
+
 from companion.chains import CHAIN_LIBRARY, Chain, ResolvedStep, packaged_chain
-from tools.offline.schema_answers import SchemaAnswers, SchemaChooser
 
 # A template's placeholders ({{ path }} and {{ path | json }}): what the rendered prompt has in their place is unknown.
 _PLACEHOLDER: Final[re.Pattern[str]] = re.compile(r"\{\{.*?\}\}", re.DOTALL)

@@ -25,8 +25,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
-from tools.offline import cli as runner
-from tools.offline import report
+from sfn_offline import cli as runner
+from sfn_offline import report
+from sfn_offline.plugin import project_plugins
+from sfn_offline.session import HandlerOutput, offline_environment
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
 TEMPLATE: Final[Path] = ROOT / "template.yaml"
@@ -67,8 +69,8 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stder
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and on bad usage (2)
         return int(exc.code or 0)
-    # The runtime layer is what Lambda puts on /opt/python; here it is a folder of this repository.
-    runner.add_import_paths(None)
+    # The project's runner plugin puts the runtime layer (Lambda's /opt/python) on the import path.
+    project_plugins(ROOT)
     try:
         return _command(args, out, err)
     except UsageError as exc:
@@ -194,21 +196,21 @@ def run(chain: Any, chain_input: dict[str, Any], args: argparse.Namespace, out: 
     from tools.chain.answers import standin_for  # noqa: PLC0415
     from tools.chain.machine import chain_machine, machine_input, substituted  # noqa: PLC0415
 
-    recorder = report.RunRecorder()
+    plugins = project_plugins(ROOT)
+    recorder = report.RunRecorder(token_usage=plugins.token_usage, fine_tuning_costs=plugins.fine_tuning_costs)
     progress = report.ProgressPrinter(err)
     started = time.perf_counter()
-    with runner.offline_environment(), contextlib.redirect_stdout(runner.HandlerOutput(err if args.verbose else None)):
+    with offline_environment(), contextlib.redirect_stdout(HandlerOutput(err if args.verbose else None)):
         from moto import mock_aws  # noqa: PLC0415
-
-        from tools.offline.functions import handlers_for  # noqa: PLC0415
-        from tools.offline.stack import OfflineStack  # noqa: PLC0415
+        from sfn_offline.functions import handlers_for  # noqa: PLC0415
+        from sfn_offline.stack import OfflineStack  # noqa: PLC0415
 
         with mock_aws():
             template = runner.load_template_file(str(TEMPLATE), [])
             definition = substituted(chain_machine(chain), template)
             bedrock = recorder.wrap_bedrock(standin_for([chain]))
             handlers = recorder.wrap_functions(handlers_for(template), runner.memory_of(template))
-            with OfflineStack(template, functions=handlers, bedrock=bedrock, time_scale=0.0) as stack:
+            with OfflineStack(template, functions=handlers, bedrock=bedrock, plugins=plugins, time_scale=0.0) as stack:
                 machine_arn = stack.engine.create_machine(f"chain-{chain.name}", definition)
                 execution = stack.engine.start(machine_arn, machine_input(chain_input))
                 result = stack.engine.wait(execution, timeout=args.timeout, on_event=progress)

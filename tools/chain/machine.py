@@ -14,7 +14,7 @@ from companion.chains import Chain
 from companion.chains.compiler import SUBSTITUTIONS, compile_chain, machine_input
 
 if TYPE_CHECKING:
-    from tools.offline.template import Template
+    from sfn_offline.template import Template
 
 __all__ = ["chain_machine", "machine_input", "substituted"]
 

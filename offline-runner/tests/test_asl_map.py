@@ -1,0 +1,289 @@
+"""Map (inline and distributed over S3), ItemBatcher, ToleratedFailurePercentage, ResultWriter, and S3 SDK tasks.
+
+Formats follow the AWS Developer Guide pages "ItemReader (Map)", "ItemBatcher (Map)" and "ResultWriter (Map)".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sfn_offline.engine import run_definition
+
+BUCKET = "runner-test-payloads"  # created by the s3 fixture
+DISTRIBUTED = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+
+
+def processor(state: dict[str, Any] | None = None, *, distributed: bool = False) -> dict[str, Any]:
+    processor_: dict[str, Any] = {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": True, **(state or {})}}}
+    if distributed:
+        processor_["ProcessorConfig"] = DISTRIBUTED
+    return processor_
+
+
+def one_state(name: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {"StartAt": name, "States": {name: {**state, "End": True}}}
+
+
+# --- inline ------------------------------------------------------------------------------------------------------
+
+
+def test_inline_map_items_path_item_selector_and_result_path() -> None:
+    definition = one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemsPath": "$.orders",
+            "MaxConcurrency": 2,
+            "ItemSelector": {"id.$": "$$.Map.Item.Value.id", "currency.$": "$.currency"},
+            "ItemProcessor": processor({"Parameters": {"label.$": "States.Format('{}-{}', $.id, $.currency)"}}),
+            "ResultPath": "$.labels",
+        },
+    )
+    result = run_definition(definition, {"orders": [{"id": 1}, {"id": 2}, {"id": 3}], "currency": "EUR"})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["labels"] == [{"label": "1-EUR"}, {"label": "2-EUR"}, {"label": "3-EUR"}]
+    assert result.output["currency"] == "EUR"
+
+
+def test_inline_map_fails_with_the_iteration_error() -> None:
+    failing = {"Type": "Fail", "Error": "Item.Rejected", "Cause": "bad item"}
+    definition = one_state(
+        "Each",
+        {"Type": "Map", "ItemProcessor": {"StartAt": "Reject", "States": {"Reject": failing}}},
+    )
+    result = run_definition(definition, [1])
+    assert (result.status, result.error, result.cause) == ("FAILED", "Item.Rejected", "bad item")
+
+
+# --- distributed over S3 -----------------------------------------------------------------------------------------
+
+
+def distributed_over(key: str, reader_config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": reader_config,
+                "Parameters": {"Bucket": BUCKET, "Key": key},
+            },
+            "ItemProcessor": processor(distributed=True),
+            **extra,
+        },
+    )
+
+
+def test_distributed_map_reads_a_json_array(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": 1}, {"n": 2}]).encode())
+    result = run_definition(distributed_over("items.json", {"InputType": "JSON"}), {})
+    assert (result.status, result.output) == ("SUCCEEDED", [{"n": 1}, {"n": 2}])
+
+
+def test_distributed_map_reads_a_csv_with_a_header_row(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="ratings.csv", Body=b"userId,rating\n1,5\n2,3\n")
+    reader = {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
+    result = run_definition(distributed_over("ratings.csv", reader), {})
+    # Every CSV value is a string
+    assert (result.status, result.output) == (
+        "SUCCEEDED",
+        [{"userId": "1", "rating": "5"}, {"userId": "2", "rating": "3"}],
+    )
+
+
+def test_distributed_map_reads_json_lines(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="items.jsonl", Body=b'{"n": 1}\n{"n": 2}\n\n{"n": 3}\n')
+    result = run_definition(distributed_over("items.jsonl", {"InputType": "JSONL"}), {})
+    assert (result.status, result.output) == ("SUCCEEDED", [{"n": 1}, {"n": 2}, {"n": 3}])
+
+
+def test_distributed_map_reader_config_max_items(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="items.jsonl", Body=b'{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+    result = run_definition(distributed_over("items.jsonl", {"InputType": "JSONL", "MaxItems": 2}), {})
+    assert (result.status, result.output) == ("SUCCEEDED", [{"n": 1}, {"n": 2}])
+
+
+def test_distributed_map_lists_objects(s3: Any) -> None:
+    for key in ("in/a.txt", "in/b.txt", "other/c.txt"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    definition = one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket": BUCKET, "Prefix": "in/"},
+            },
+            "ItemSelector": {"key.$": "$$.Map.Item.Value.Key"},
+            "ItemProcessor": processor(distributed=True),
+        },
+    )
+    result = run_definition(definition, {})
+    assert (result.status, result.output) == ("SUCCEEDED", [{"key": "in/a.txt"}, {"key": "in/b.txt"}])
+
+
+def test_item_batcher_groups_items_and_adds_batch_input() -> None:
+    definition = one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"run": "r1"}},
+            "ItemProcessor": processor(distributed=True),
+        },
+    )
+    result = run_definition(definition, [1, 2, 3])
+    assert (result.status, result.output) == (
+        "SUCCEEDED",
+        [{"BatchInput": {"run": "r1"}, "Items": [1, 2]}, {"BatchInput": {"run": "r1"}, "Items": [3]}],
+    )
+
+
+def failing_on_odd_items(**extra: Any) -> dict[str, Any]:
+    return one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": DISTRIBUTED,
+                "StartAt": "Check",
+                "States": {
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.odd", "BooleanEquals": True, "Next": "Reject"}],
+                        "Default": "Accept",
+                    },
+                    "Reject": {"Type": "Fail", "Error": "Item.Odd", "Cause": "odd item"},
+                    "Accept": {"Type": "Pass", "End": True},
+                },
+            },
+            **extra,
+        },
+    )
+
+
+ITEMS = [{"n": n, "odd": n % 2 == 1} for n in range(4)]  # two of four fail: 50 %
+
+
+def test_distributed_map_fails_when_failures_exceed_the_tolerance() -> None:
+    result = run_definition(failing_on_odd_items(ToleratedFailurePercentage=25.0), ITEMS)
+    assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_distributed_map_without_tolerance_fails_on_one_failure() -> None:
+    result = run_definition(failing_on_odd_items(), ITEMS)
+    assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_distributed_map_succeeds_within_the_tolerance() -> None:
+    result = run_definition(failing_on_odd_items(ToleratedFailurePercentage=50.0), ITEMS)
+    assert result.status == "SUCCEEDED", result.cause
+
+
+def test_an_integer_tolerated_failure_percentage_is_accepted() -> None:
+    result = run_definition(failing_on_odd_items(ToleratedFailurePercentage=50), ITEMS)
+    assert result.status == "SUCCEEDED"
+
+
+def test_tolerance_breach_can_be_caught() -> None:
+    definition = failing_on_odd_items(ToleratedFailureCount=1)
+    definition["States"]["Each"].update(
+        Catch=[{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "Handled"}], Next="Handled"
+    )
+    del definition["States"]["Each"]["End"]
+    definition["States"]["Handled"] = {"Type": "Pass", "Result": "handled", "End": True}
+    result = run_definition(definition, ITEMS)
+    assert (result.status, result.output) == ("SUCCEEDED", "handled")
+
+
+def test_result_writer_writes_a_manifest_and_the_result_files(s3: Any) -> None:
+    # Given a distributed Map tolerating its failures and exporting results under a prefix
+    definition = failing_on_odd_items(
+        ToleratedFailurePercentage=100.0,
+        ResultWriter={"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": BUCKET, "Prefix": "out"}},
+    )
+    # When it runs
+    result = run_definition(definition, ITEMS)
+    # Then the state output points at manifest.json under <prefix>/<map run id>/
+    assert result.status == "SUCCEEDED", result.cause
+    details = result.output["ResultWriterDetails"]
+    map_run_id = result.output["MapRunArn"].split(":")[-1]
+    assert details == {"Bucket": BUCKET, "Key": f"out/{map_run_id}/manifest.json"}
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=details["Key"])["Body"].read())
+    assert manifest["DestinationBucket"] == BUCKET
+    assert manifest["MapRunArn"] == result.output["MapRunArn"]
+    files = manifest["ResultFiles"]
+    assert [entry["Key"] for entry in files["SUCCEEDED"]] == [f"out/{map_run_id}/SUCCEEDED_0.json"]
+    assert [entry["Key"] for entry in files["FAILED"]] == [f"out/{map_run_id}/FAILED_0.json"]
+    assert files["PENDING"] == []
+    # And each result file holds one record per child execution, Input/Output as JSON text
+    succeeded_raw = s3.get_object(Bucket=BUCKET, Key=files["SUCCEEDED"][0]["Key"])["Body"].read()
+    assert files["SUCCEEDED"][0]["Size"] == len(succeeded_raw)
+    succeeded = json.loads(succeeded_raw)
+    assert sorted(json.loads(record["Output"])["n"] for record in succeeded) == [0, 2]
+    assert all(record["Status"] == "SUCCEEDED" for record in succeeded)
+    assert all(json.loads(record["Input"]) == json.loads(record["Output"]) for record in succeeded)
+    failed = json.loads(s3.get_object(Bucket=BUCKET, Key=files["FAILED"][0]["Key"])["Body"].read())
+    assert sorted(json.loads(record["Input"])["n"] for record in failed) == [1, 3]
+    assert {(record["Status"], record["Error"], record["Cause"]) for record in failed} == {
+        ("FAILED", "Item.Odd", "odd item")
+    }
+
+
+def test_result_writer_omits_empty_result_files(s3: Any) -> None:
+    definition = one_state(
+        "Each",
+        {
+            "Type": "Map",
+            "ItemProcessor": processor(distributed=True),
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": BUCKET, "Prefix": ""},
+            },
+        },
+    )
+    result = run_definition(definition, [1, 2])
+    assert result.status == "SUCCEEDED", result.cause
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=result.output["ResultWriterDetails"]["Key"])["Body"].read())
+    assert len(manifest["ResultFiles"]["SUCCEEDED"]) == 1
+    assert manifest["ResultFiles"]["FAILED"] == []
+
+
+# --- aws-sdk:s3 --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [({"a": 1, "b": [1, 2]}, {"a": 1, "b": [1, 2]}), ("plain text", "plain text")],
+)
+def test_s3_put_object_serializes_a_json_body(s3: Any, body: Any, stored: Any) -> None:
+    definition = one_state(
+        "Store",
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {"Bucket": BUCKET, "Key": "stored.json", "Body.$": "$.body"},
+            "ResultSelector": {"ETag.$": "$.ETag"},
+        },
+    )
+    result = run_definition(definition, {"body": body})
+    assert result.status == "SUCCEEDED", result.cause
+    raw = s3.get_object(Bucket=BUCKET, Key="stored.json")["Body"].read().decode()
+    assert (json.loads(raw) if isinstance(stored, dict) else raw) == stored
+
+
+def test_s3_get_object_returns_the_body_as_text(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="doc.json", Body=b'{"k": "v"}')
+    definition = one_state(
+        "Load",
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket": BUCKET, "Key": "doc.json"},
+            "ResultSelector": {"parsed.$": "States.StringToJson($.Body)"},
+        },
+    )
+    result = run_definition(definition, {})
+    assert (result.status, result.output) == ("SUCCEEDED", {"parsed": {"k": "v"}})
