@@ -24,10 +24,10 @@ from sfn_offline.template import Template, load_template
 from companion.adapters.s3 import default_client
 from companion.chains import load_chain
 from companion.chains.compiler import CompileSettings, compile_chain, machine_input
+from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
 from tools.chain.machine import substituted
 
 ROOT = Path(__file__).resolve().parents[2]
-CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
 EXECUTION = "compiled-chain-test"
 SCHEMA = {
@@ -57,14 +57,6 @@ def aws(template: Template) -> Iterator[Any]:
             client.create_bucket(Bucket=bucket)
         yield client
         default_client.cache_clear()
-
-
-class EntryCountingStandIn(BedrockStandIn):
-    """The stand-in with scripts indexed by the state's calls so far, loop re-entries included."""
-
-    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
-        earlier = sum(1 for call in self.calls if call.state_name == state_name)
-        return super().invoke_model(model_id, body, state_name=state_name, attempt=max(attempt, earlier))
 
 
 @pytest.fixture
@@ -114,37 +106,9 @@ def run_step(
     return run_chain(template, bedrock, chain, chain_input or {}, settings)
 
 
-def entered(result: ExecutionResult) -> list[str]:
-    return [
-        event["stateEnteredEventDetails"]["name"] for event in result.history if "stateEnteredEventDetails" in event
-    ]
-
-
 def lambda_calls(result: ExecutionResult) -> int:
     scheduled = [event.get("taskScheduledEventDetails", {}) for event in result.history]
     return sum(1 for details in scheduled if details.get("resourceType") == "lambda")
-
-
-def claude_answer(text: str) -> dict[str, Any]:
-    return {
-        "Return": {
-            "id": "msg_test",
-            "type": "message",
-            "role": "assistant",
-            "model": CLAUDE,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 20, "output_tokens": 10},
-        }
-    }
-
-
-def failure(result: ExecutionResult) -> dict[str, Any]:
-    assert result.status == "FAILED"
-    assert result.cause
-    cause: dict[str, Any] = json.loads(result.cause)
-    return cause
 
 
 # ---------------------------------------------------------------- the packaged chains' own machines

@@ -20,10 +20,10 @@ from sfn_offline.template import Template, load_template
 
 from companion.adapters.s3 import default_client
 from companion.chains import execution_input, load_chain
+from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
-CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 INVOKE_INLINE = "Invoke Model Inline"
 INVOKE_TEXT = "Invoke Model For Text"
 BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
@@ -61,18 +61,6 @@ def aws(template: Template) -> Iterator[Any]:
         default_client.cache_clear()
 
 
-class EntryCountingStandIn(BedrockStandIn):
-    """The stand-in with scripts indexed by the state's calls so far, loop re-entries included.
-
-    The stand-in's ``attempt`` is the Retry attempt, which starts again at 0 each time the re-prompt loop re-enters
-    the invoke state; scripting "first answer, then second answer" across the loop needs the running count.
-    """
-
-    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
-        earlier = sum(1 for call in self.calls if call.state_name == state_name)
-        return super().invoke_model(model_id, body, state_name=state_name, attempt=max(attempt, earlier))
-
-
 @pytest.fixture
 def standin() -> BedrockStandIn:
     return EntryCountingStandIn()
@@ -99,34 +87,6 @@ def run_step(
     """A one-step chain: the step is named ``answer`` and uses Claude unless it says otherwise."""
     chain = {"name": "one-step", "steps": [{"name": "answer", "model_id": CLAUDE, **step}]}
     return run_chain(template, bedrock, chain, chain_input or {})
-
-
-def entered(result: ExecutionResult) -> list[str]:
-    return [
-        event["stateEnteredEventDetails"]["name"] for event in result.history if "stateEnteredEventDetails" in event
-    ]
-
-
-def claude_answer(text: str) -> dict[str, Any]:
-    return {
-        "Return": {
-            "id": "msg_test",
-            "type": "message",
-            "role": "assistant",
-            "model": CLAUDE,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 20, "output_tokens": 10},
-        }
-    }
-
-
-def failure(result: ExecutionResult) -> dict[str, Any]:
-    assert result.status == "FAILED"
-    assert result.cause
-    cause: dict[str, Any] = json.loads(result.cause)
-    return cause
 
 
 # ---------------------------------------------------------------- the example chains

@@ -1,0 +1,51 @@
+"""What the chain machines' offline tests share: scripted Claude answers, a stand-in that counts re-entries, and
+readers of an execution's history and failure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sfn_offline.bedrock_standin import BedrockStandIn
+from sfn_offline.engine import ExecutionResult
+
+CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+class EntryCountingStandIn(BedrockStandIn):
+    """The stand-in with scripts indexed by the state's calls so far, loop re-entries included."""
+
+    def invoke_model(self, model_id: str, body: Any, *, state_name: str, attempt: int) -> dict[str, Any]:
+        earlier = sum(1 for call in self.calls if call.state_name == state_name)
+        return super().invoke_model(model_id, body, state_name=state_name, attempt=max(attempt, earlier))
+
+
+def claude_answer(text: str) -> dict[str, Any]:
+    """A mock-config entry returning a Claude Messages answer with ``text`` (20 input, 10 output tokens)."""
+    return {
+        "Return": {
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "model": CLAUDE,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 20, "output_tokens": 10},
+        }
+    }
+
+
+def entered(result: ExecutionResult) -> list[str]:
+    """The names of the states the execution entered, in order."""
+    return [
+        event["stateEnteredEventDetails"]["name"] for event in result.history if "stateEnteredEventDetails" in event
+    ]
+
+
+def failure(result: ExecutionResult) -> dict[str, Any]:
+    """A failed chain's Cause, parsed."""
+    assert result.status == "FAILED"
+    assert result.cause
+    cause: dict[str, Any] = json.loads(result.cause)
+    return cause
