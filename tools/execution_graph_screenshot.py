@@ -1,7 +1,8 @@
 """Regenerate docs/execution-graph.png, the README's picture of the offline runner's HTML execution graph.
 
-Runs the README's three-step prompt chain offline (Bedrock SIMULATED, the JSON steps answered with fixed sample
-JSON), writes its HTML graph, opens it in headless chromium, clicks a state and saves the screenshot.
+Runs the README's three-step prompt chain offline on its own compiled machine (Bedrock SIMULATED, the JSON steps
+answered with JSON valid for their schemas), writes its HTML graph, opens it in headless chromium, clicks a step and
+saves the screenshot.
 
     uv run python -m tools.execution_graph_screenshot      (or: make screenshot)
 """
@@ -20,13 +21,11 @@ ROOT: Final[Path] = Path(__file__).resolve().parents[1]
 OUTPUT: Final[Path] = ROOT / "docs" / "execution-graph.png"
 RUN: Final[tuple[str, ...]] = (
     "run",
-    "PromptChainStateMachine",
+    "OutlineDraftCritiqueChainStateMachine",
     "--input",
-    "events/statemachine/prompt_chain.json",
-    "--json-answers",
-    "tools/offline/json_answers/outline-draft-critique.json",
+    "events/statemachine/outline_draft_critique.json",
 )
-CLICKED_STATE: Final[str] = "Invoke Model Inline"
+CLICKED_STATE: Final[str] = "outline"
 
 
 def main() -> int:
