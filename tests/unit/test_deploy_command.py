@@ -28,7 +28,7 @@ def fake_profile(tmp_path: Path) -> dict[str, str]:
     """An environment whose only AWS identity is a made-up profile in temporary files, its endpoint a closed port."""
     (tmp_path / "config").write_text("[profile companion-fake]\nregion = us-east-1\n", encoding="utf-8")
     (tmp_path / "credentials").write_text(
-        "[companion-fake]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\naws_secret_access_key = fake-secret-key\n",
+        "[companion-fake]\naws_access_key_id = made-up-key-id\naws_secret_access_key = made-up-secret\n",
         encoding="utf-8",
     )
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "SAM_"))}
