@@ -8,12 +8,15 @@ Named in pyproject.toml under ``[tool.sfn-offline] plugins``. Dev tooling: it ma
   ``default_client``); one built under an earlier emulation would reach a dead backend, so both are forgotten when a
   session opens and when it closes.
 - ``token_usage``: the run summary counts tokens the way the project's Lambdas read them (``companion.codec``).
+- ``json_schema_for``: the SIMULATED Bedrock answers the packaged chains' JSON steps with JSON valid for each step's
+  schema (``tools.chain.answers``), so they run to SUCCEEDED with no answers file.
 - ``fine_tuning_costs``: the summary prices customization jobs and Provisioned Throughput with the layer's own
   fine-tuning price table and estimate (``companion.finetune.costs``), as the deployed fine-tuning summary does.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,17 @@ def _token_usage(answer: Any, model_id: str) -> tuple[int | None, int | None] | 
     return result.input_tokens, result.output_tokens
 
 
+@functools.cache
+def _packaged_chooser() -> Any:
+    from tools.chain.answers import packaged_chooser  # noqa: PLC0415
+
+    return packaged_chooser()
+
+
+def _json_schema_for(state_name: str, body: Any) -> Any:
+    return _packaged_chooser()(state_name, body)
+
+
 def _fine_tuning_costs() -> Any:
     from companion.finetune import costs  # noqa: PLC0415
 
@@ -55,5 +69,6 @@ plugin = Plugin(
     before_run=_forget_cached_clients,
     after_run=_forget_cached_clients,
     token_usage=_token_usage,
+    json_schema_for=_json_schema_for,
     fine_tuning_costs=_fine_tuning_costs,
 )

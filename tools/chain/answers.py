@@ -63,7 +63,7 @@ def packaged_chains() -> list[Chain]:
 
 
 def packaged_chooser() -> SchemaChooser:
-    """The chooser for every packaged chain: the offline runner's default (``[tool.offline-runner]`` in pyproject)."""
+    """The chooser for every packaged chain: what this project's runner plugin answers JSON steps with."""
     return chooser_for(packaged_chains())
 
 

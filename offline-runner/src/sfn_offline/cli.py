@@ -420,10 +420,9 @@ def write_buckets(folder: Path | None, stderr: IO[str]) -> None:
         stderr.write(f"== {count} object(s) of the emulated bucket {bucket} written to {folder / bucket}\n")
 
 
-def _bedrock_backend(args: argparse.Namespace) -> Any:
-    """The SIMULATED Bedrock: the stand-in; a request containing a ``--json-answers`` marker gets that JSON, and one
-    the project's schema chooser recognises (sfn_offline/schema_chooser.py) JSON valid for its schema."""
-    from sfn_offline import schema_chooser  # noqa: PLC0415
+def _bedrock_backend(args: argparse.Namespace, plugins: Plugins) -> Any:
+    """The SIMULATED Bedrock: the stand-in; a request containing a ``--json-answers`` marker gets that JSON, and one a
+    plugin's ``json_schema_for`` recognises JSON valid for that schema."""
     from sfn_offline.schema_answers import SchemaAnswers  # noqa: PLC0415
 
     answers: Any = {}
@@ -431,12 +430,7 @@ def _bedrock_backend(args: argparse.Namespace) -> Any:
         answers = read_json(args.json_answers, "JSON answers")
         if not isinstance(answers, dict) or not answers:
             raise UsageError(f"{args.json_answers}: the JSON answers must be a non-empty object {{marker: answer}}")
-    template = getattr(args, "template", None)
-    try:
-        chooser = schema_chooser.schema_chooser(Path(template).resolve().parent if template else Path.cwd())
-    except schema_chooser.PluginError as exc:
-        raise UsageError(str(exc)) from exc
-    return SchemaAnswers(chooser or (lambda _state, _body: None), answers)
+    return SchemaAnswers(plugins.json_schema_for, answers)
 
 
 def _add_json_answers(parser: argparse.ArgumentParser) -> None:
@@ -444,8 +438,8 @@ def _add_json_answers(parser: argparse.ArgumentParser) -> None:
         "--json-answers",
         metavar="FILE",
         help="a JSON object {marker: answer}: the simulated Bedrock answers a request containing a marker with that "
-        "answer as JSON text; requests the project's schema chooser recognises (pyproject.toml, "
-        "[tool.offline-runner]) get JSON generated from their schema; other requests get placeholder text",
+        "answer as JSON text; requests a project plugin's json_schema_for recognises get JSON generated from their "
+        "schema; other requests get placeholder text",
     )
 
 
@@ -619,7 +613,7 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
         from sfn_offline.engine import run_definition  # noqa: PLC0415
 
         with mock_aws():
-            bedrock = recorder.wrap_bedrock(plugins.bedrock(_bedrock_backend(args)))
+            bedrock = recorder.wrap_bedrock(plugins.bedrock(_bedrock_backend(args, plugins)))
             options: dict[str, Any] = {"time_scale": args.time_scale, "trace": args.trace}
             if test_case is not None:
                 options["mock"] = test_case
@@ -832,7 +826,7 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         raise UsageError(f"--host {args.host}: only loopback addresses are served (127.0.0.1, ::1, localhost)")
     template = load_template_file(args.template, args.parameter_overrides)
     plugins = _plugins_of(args)
-    bedrock = plugins.bedrock(_bedrock_backend(args))
+    bedrock = plugins.bedrock(_bedrock_backend(args, plugins))
     with (
         offline_environment(),
         quiet_libraries(verbose=args.verbose),

@@ -33,7 +33,7 @@ def nested_executions(stack: Any, execution_arn: str) -> list[NestedExecution]:
     client = stack.engine.client
     found: list[tuple[Any, NestedExecution]] = []
     # Only the machines the stack created (those the run can reach) can hold executions.
-    for logical_id in getattr(stack, "created", stack.template.state_machines):
+    for logical_id in stack.created:
         machine = stack.template.state_machines[logical_id]
         definition = machine.definition if isinstance(machine.definition, dict) else None
         for item in stack.executions(machine.logical_id):

@@ -27,6 +27,10 @@ Hooks (every one optional):
     the runner's own reading (``sfn_offline.bedrock_models.token_usage``) decide.
 ``bedrock(backend) -> backend``
     Wraps or replaces the SIMULATED Bedrock (scripted answers for the project's prompts, for instance).
+``json_schema_for(state_name, body) -> (label, schema) | None``
+    The JSON Schema a request's answer must satisfy (a step that answers JSON; ``label`` names the step in messages),
+    or None: the SIMULATED Bedrock then answers it with deterministic JSON valid for that schema instead of
+    placeholder prose.
 ``fine_tuning_costs() -> pricer``
     What a run's model-customization jobs and Provisioned Throughput cost, for the summary: an object with
     ``training_tokens(chunks, *, base_model_id, customization_type, hyperparameters)``,
@@ -63,6 +67,7 @@ class Plugin:
     after_run: Callable[[], None] | None = None
     token_usage: Callable[[Any, str], tuple[int | None, int | None] | None] | None = None
     bedrock: Callable[[Any], Any] | None = None
+    json_schema_for: Callable[[str, Any], Any] | None = None
     fine_tuning_costs: Callable[[], Any] | None = None
 
 
@@ -97,6 +102,15 @@ class Plugins:
             if plugin.bedrock is not None:
                 backend = plugin.bedrock(backend)
         return backend
+
+    def json_schema_for(self, state_name: str, body: Any) -> Any:
+        """The first ``(label, schema)`` a plugin names for this request, or None."""
+        for plugin in self.plugins:
+            if plugin.json_schema_for is not None:
+                schema = plugin.json_schema_for(state_name, body)
+                if schema is not None:
+                    return schema
+        return None
 
     def fine_tuning_costs(self) -> Any:
         """The first plugin's fine-tuning pricer, or None."""

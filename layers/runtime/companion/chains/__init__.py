@@ -27,6 +27,7 @@ from companion.chains.model import (
     StepDefinition,
     StepOutput,
     execution_input,
+    machine_input,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "input_problems",
     "load_chain",
     "located_problems",
+    "machine_input",
     "packaged_chain",
     "resolve_chain",
 ]

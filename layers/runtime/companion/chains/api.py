@@ -17,8 +17,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from companion.chains import ChainName, execution_input, packaged_chain, resolve_chain
-from companion.chains.compiler import machine_input
+from companion.chains import ChainName, execution_input, machine_input, packaged_chain, resolve_chain
 from companion.errors import ExecutionNotFoundError, InputValidationError, UnknownChainError
 from companion.executions import (
     ExecutionRecord,

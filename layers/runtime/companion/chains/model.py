@@ -386,6 +386,15 @@ def _flatten_plan(plan: list[PlanStage]) -> Iterator[tuple[PlanStage, ResolvedSt
             yield stage, stage.step
 
 
+def machine_input(chain_input: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The execution input of a chain's own compiled machine (``companion.chains.compiler``) for one run.
+
+    Kept beside the model, not in the compiler, so that starting a packaged chain (the chain API's cold start) does
+    not import the compiler.
+    """
+    return {"input": dict(chain_input or {})}
+
+
 def execution_input(chain: Chain, chain_input: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The input of the prompt-chain state machines (``statemachines/prompt_chain.asl.json``) for one run.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from companion.chains import Chain
+from companion.chains import Chain, machine_input
 from companion.chains.compiler.asl import Compiler
 from companion.chains.compiler.settings import CompileSettings
 from companion.chains.compiler.yaml_text import to_yaml
@@ -59,11 +59,6 @@ def compile_chain(chain: Chain, *, settings: CompileSettings | None = None) -> d
         raise
     except CompanionError as exc:
         raise ChainDefinitionError([str(exc)], chain=chain.name) from exc
-
-
-def machine_input(chain_input: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The execution input of a compiled chain machine for one run."""
-    return {"input": dict(chain_input or {})}
 
 
 __all__ = ["SUBSTITUTIONS", "CompileSettings", "compile_chain", "machine_input", "to_yaml"]
