@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sfn_offline import moto_engine
 from sfn_offline.engine import run_definition
 
 INVOKE_MODEL = "arn:aws:states:::bedrock:invokeModel"
@@ -391,7 +392,7 @@ def test_waits_and_retries_do_not_sleep_at_time_scale_zero(bedrock: Any) -> None
     assert len(bedrock.calls) == 3
 
 
-def test_time_scale_keeps_backoff_proportions(bedrock: Any) -> None:
+def test_time_scale_keeps_backoff_proportions(bedrock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given intervals of 1 s then 2 s (BackoffRate 2) and a Wait of 1 s, scaled by 0.05
     bedrock.throttle = 2
     retry = [
@@ -401,13 +402,22 @@ def test_time_scale_keeps_backoff_proportions(bedrock: Any) -> None:
         ("Hold", {"Type": "Wait", "Seconds": 1}),
         ("Ask", bedrock_task(Parameters={"ModelId": CLAUDE, "Body": CLAUDE_BODY}, Retry=retry)),
     )
+    # (the engine's sleeps are recorded, not timed: wall clock on a loaded machine says nothing about the scale)
+    asked: list[tuple[float, float]] = []
+    scaled = moto_engine.scaled_seconds
+
+    def recording(seconds: float) -> float:
+        delay = scaled(seconds)
+        asked.append((seconds, delay))
+        return delay
+
+    monkeypatch.setattr(moto_engine, "scaled_seconds", recording)
     # When it runs
-    started = time.monotonic()
     result = run_definition(definition, {}, bedrock=bedrock, time_scale=0.05)
-    elapsed = time.monotonic() - started
-    # Then it slept (1 + 1 + 2) * 0.05 = 0.2 s in all, not 4 s
+    # Then the Wait and both retry intervals keep their proportions at 1/20 of the time: (1 + 1 + 2) * 0.05
     assert result.status == "SUCCEEDED"
-    assert 0.19 <= elapsed < 2
+    assert [seconds for seconds, _ in asked if seconds > 0] == [1, 1, 2]
+    assert [delay for seconds, delay in asked if seconds > 0] == pytest.approx([0.05, 0.05, 0.1])
 
 
 # --- 9. JSONata and variables ------------------------------------------------------------------------------------
