@@ -136,28 +136,23 @@ def test_s3_dir_seeds_any_number_of_buckets(cli: CliRun, tmp_path: Path, layout:
     assert (out_dir / "out-bucket" / "b.txt").read_text() == "copied"
 
 
-def test_invoke_seeds_a_named_bucket(cli: CliRun, tmp_path: Path) -> None:
-    """invoke --s3-dir BUCKET=DIR: the resolve-output function reads the model answer its event names."""
-    # Given the sample event, and the answer it points at, in the template's payload bucket
+def test_invoke_seeds_a_named_bucket(cli: CliRun) -> None:
+    """invoke --s3-dir BUCKET=DIR: the resolve-output function reads the model answer its sample event names."""
+    # Given the sample event as written, and the sample bucket contents holding the answer it points at
     event = json.loads((ROOT / "events" / "lambda" / "resolve_output.json").read_text())
     key = event["output_s3_uri"].split("/", 3)[3]
-    answer = tmp_path / "seed" / key
-    answer.parent.mkdir(parents=True)
-    answer.write_text(json.dumps({"content": [{"type": "text", "text": "An outline"}], "usage": {}}))
-    # The offline payload bucket is not the deployed one the sample event names: point the event at it
-    text = json.dumps(event).replace("sfn-bedrock-companion-payloads-dev", "offline-payloadbucket")
-    (tmp_path / "event.json").write_text(text)
-    # When the function is invoked with the bucket seeded by logical id
+    answer = json.loads((ROOT / "events" / "s3" / key).read_text())["content"][0]["text"]
+    # When the function is invoked with the payload bucket seeded by logical id
     status, out, err = cli(
         "invoke",
         "ResolveOutputFunction",
         "--template",
         ROOT / "template.yaml",
         "--event",
-        tmp_path / "event.json",
+        ROOT / "events" / "lambda" / "resolve_output.json",
         "--s3-dir",
-        f"PayloadBucket={tmp_path / 'seed'}",
+        f"PayloadBucket={ROOT / 'events' / 's3'}",
     )
-    # Then it read the answer from the seeded bucket
+    # Then it read that answer from the seeded bucket
     assert status == 0, out + err
-    assert "An outline" in out
+    assert json.loads(out)["text"] == answer
