@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final, Protocol
 
 from sfn_offline.plugin import NO_PLUGINS
 
@@ -88,6 +88,14 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
+class TextSink(Protocol):
+    """Where progress lines and handlers' output go: a text stream, or anything that writes and flushes like one."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class ProgressPrinter:
     """An ``on_event`` callback that writes one line per notable history event to ``stream`` (stderr).
 
@@ -96,7 +104,7 @@ class ProgressPrinter:
     their depth.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._stream = stream
         self._contexts: dict[int, _Context] = {}
         self._types: dict[int, str] = {}
