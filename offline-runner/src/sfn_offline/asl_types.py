@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypedDict, Unpack, cast
 if TYPE_CHECKING:
     from moto.stepfunctions.parser.api import (
         EvaluationFailedEventDetails,
+        ExecutionFailedEventDetails,
         LambdaFunctionTimedOutEventDetails,
         TaskFailedEventDetails,
         TaskTimedOutEventDetails,
@@ -23,6 +24,7 @@ class FailureEventDetail(TypedDict, total=False):
     """The details of the failure events the runner records: each event carries exactly one of these."""
 
     evaluationFailedEventDetails: EvaluationFailedEventDetails
+    executionFailedEventDetails: ExecutionFailedEventDetails
     lambdaFunctionTimedOutEventDetails: LambdaFunctionTimedOutEventDetails
     taskFailedEventDetails: TaskFailedEventDetails
     taskTimedOutEventDetails: TaskTimedOutEventDetails

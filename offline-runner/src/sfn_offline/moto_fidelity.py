@@ -291,7 +291,8 @@ def patch_history_limit() -> None:
         # moto's own sm_type always says STANDARD; the CreateStateMachine type is the machine's ``type``.
         machine = getattr(getattr(self._execution_communication, "execution", None), "state_machine", None)
         if getattr(machine, "type", "STANDARD") != "EXPRESS":
-            env.event_manager._offline_env = env  # type: ignore[attr-defined]  # the runner's mark on moto's manager
+            # The runner's own mark on moto's event manager, an attribute moto does not declare.
+            env.event_manager._offline_env = env  # type: ignore[attr-defined]
         else:
             _limit_duration(env)
         return env
