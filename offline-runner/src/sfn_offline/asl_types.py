@@ -1,7 +1,7 @@
-"""Typed bridges over moto's ASL internals, where moto's own annotations say less than what moto itself does.
+"""Typed bridges over moto's ASL internals where moto's own annotations are wrong or say too little.
 
-The one place the runner tells mypy more than moto's types do; everything here imports moto lazily, as the engine
-does, so importing this module stays cheap.
+Each bridge is the one place its cast lives; moto is imported for the type checker only or inside the function, as
+the engine does, so importing this module stays cheap.
 """
 
 from __future__ import annotations
