@@ -40,8 +40,8 @@ lint:  ## ruff lint and format check, and the layer's import contracts (pyprojec
 	$(RUN) ruff format --check $(PY_SOURCES)
 	PYTHONPATH=layers/runtime:functions $(RUN) lint-imports --no-cache
 
-typecheck:  ## mypy (strict) on the runtime code and the handlers
-	$(RUN) mypy layers/runtime/companion functions
+typecheck:  ## mypy (strict) on the runtime code, the handlers, the offline runner and the project's tools
+	$(RUN) mypy layers/runtime/companion functions offline-runner/src/sfn_offline tools
 
 test:  ## pytest: the project's tests, then the offline runner's own (deployed-stack tests skip without a stack)
 	$(RUN) pytest

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
+import yaml
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 from sfn_offline.template import load_yaml
 

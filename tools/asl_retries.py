@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_MACHINES = ROOT / "statemachines"

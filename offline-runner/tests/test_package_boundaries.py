@@ -19,14 +19,30 @@ DEPENDENCY_MODULES = frozenset(
 )
 
 
+# boto3's stub packages: only the type checker reads them, so a module may import them under ``if TYPE_CHECKING:``.
+STUB_PREFIX = "mypy_boto3_"
+
+
 def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports, at any depth of the file (late imports inside functions too)."""
+    """Every module ``path`` imports, at any depth of the file (late imports inside functions too), but for boto3's
+    stubs imported under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_checking_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
+            names = [node.module]
+        else:
+            continue
+        found.update(name for name in names if not (id(node) in type_checking_only and name.startswith(STUB_PREFIX)))
     return found
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
+import yaml
 from pydantic import BaseModel
 
 from companion.finetune.options import FineTuneOptions

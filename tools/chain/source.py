@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import yaml  # type: ignore[import-untyped,unused-ignore]
+import yaml
 
 MAX_FILE_BYTES: Final[int] = 1024 * 1024
 _SEGMENT: Final[re.Pattern[str]] = re.compile(r"\[(\d+)\]|([^.\[\]]+)")

@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args, stdout, stderr)
-    except (UsageError, *_input_errors()) as exc:
+    except _input_errors() as exc:
         # One line per problem: a DefinitionError lists every broken place, each "<file>: <place>: <what>".
         problems = [_one_line(problem) for problem in str(exc).splitlines() if problem.strip()]
         for problem in problems or [type(exc).__name__]:
@@ -309,12 +309,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
-    """The input-error classes of the modules the CLI reads files with (the ones importable right now)."""
+    """The CLI's usage error and the input-error classes of the modules it reads files with (the ones importable
+    right now)."""
     from sfn_offline.engine import DefinitionRejectedError  # noqa: PLC0415
     from sfn_offline.mock_config import MockConfigError  # noqa: PLC0415
     from sfn_offline.resources import ResourceSeedError  # noqa: PLC0415
 
     errors: list[type[Exception]] = [
+        UsageError,
         MockConfigError,
         report.PriceTableError,
         ResourceSeedError,
@@ -558,7 +560,7 @@ def _test_case(args: argparse.Namespace, candidates: Sequence[str]) -> Any:
 
 
 @contextlib.contextmanager
-def _redirected_stdout(target: IO[str]) -> Iterator[None]:
+def _redirected_stdout(target: report.TextSink) -> Iterator[None]:
     with contextlib.redirect_stdout(target):
         yield
 
@@ -768,9 +770,8 @@ def _timed_out(cause: str) -> _TimedOutResult:
 
 
 def _seconds(result: Any, measured: float) -> float:
-    started, stopped = getattr(result, "started_at", None), getattr(result, "stopped_at", None)
     try:
-        return float((stopped - started).total_seconds())
+        return float((result.stopped_at - result.started_at).total_seconds())
     except (TypeError, AttributeError):
         return measured
 
@@ -834,7 +835,8 @@ def _api(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             template, args.host, args.port, log=stderr, bedrock=bedrock, s3_dirs=args.s3_dir, plugins=plugins
         ) as server,
     ):
-        host, port = server.server_address[:2]
+        # The bound socket's own address: typeshed allows a bytes host in server_address, which TCP never gives.
+        host, port = server.socket.getsockname()[:2]
         for line in api_server.describe_routes(template):
             stdout.write(f"{line}\n")
         stdout.write(f"Serving on http://{host}:{port} (Ctrl-C to stop)\n")

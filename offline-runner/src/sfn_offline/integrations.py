@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
 
 BEDROCK_AGENT_SERVICES: Final[frozenset[str]] = frozenset({"bedrockagent", "bedrockagentruntime", "bedrockagentcore"})
 _RUNTIME_PATH: Final = re.compile(r"/model/(?P<model>.+)/(?P<action>invoke|converse)$")
@@ -44,12 +47,21 @@ def _camel(value: Any) -> Any:
     return value
 
 
+def mocked_response(url: str, status: int, headers: Mapping[str, str], body: bytes) -> AWSResponse:
+    """The answer a botocore ``before-send`` hook returns instead of sending the request (moto's raw body)."""
+    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
+    from botocore.compat import HTTPHeaders  # noqa: PLC0415
+    from moto.core.botocore_stubber import MockRawResponse  # noqa: PLC0415
+
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = value
+    return AWSResponse(url, status, http_headers, MockRawResponse(body))
+
+
 def bedrock_runtime_hook(request: Any, *, current_run: Callable[[], Any], **kwargs: Any) -> Any:  # noqa: ARG001
     """botocore ``before-send`` handler (bound to the engine's ``current_run`` by the engine, which owns the run):
     ``bedrock-runtime`` InvokeModel and Converse answered by the run's backend."""
-    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
-    from moto.core.botocore_stubber import MockRawResponse  # noqa: PLC0415
-
     from sfn_offline.bedrock_api import BedrockServiceError  # noqa: PLC0415
 
     run = current_run()
@@ -67,18 +79,18 @@ def bedrock_runtime_hook(request: Any, *, current_run: Callable[[], Any], **kwar
         if match.group("action") == "invoke":
             answer = run.bedrock.invoke_model(model_id, document, state_name=CALLER_STATE, attempt=0)
             headers = {"content-type": "application/json"}
-            return AWSResponse(request.url, 200, headers, MockRawResponse(json.dumps(answer).encode()))
+            return mocked_response(request.url, 200, headers, json.dumps(answer).encode())
         answer = run.bedrock.converse({"ModelId": model_id, **_pascal(document)}, state_name=CALLER_STATE, attempt=0)
     except BedrockServiceError as exc:
         error = {"message": exc.message}
         headers = {"content-type": "application/json", "x-amzn-errortype": exc.error_name}
-        return AWSResponse(request.url, 400, headers, MockRawResponse(json.dumps(error).encode()))
+        return mocked_response(request.url, 400, headers, json.dumps(error).encode())
     except ValueError as exc:
         error = {"message": f"Malformed input request: {exc}"}
         headers = {"content-type": "application/json", "x-amzn-errortype": "ValidationException"}
-        return AWSResponse(request.url, 400, headers, MockRawResponse(json.dumps(error).encode()))
+        return mocked_response(request.url, 400, headers, json.dumps(error).encode())
     headers = {"content-type": "application/json"}
-    return AWSResponse(request.url, 200, headers, MockRawResponse(json.dumps(_camel(answer), default=str).encode()))
+    return mocked_response(request.url, 200, headers, json.dumps(_camel(answer), default=str).encode())
 
 
 def patch_stubber_skip() -> None:
@@ -112,11 +124,12 @@ def build_http_task_service(state_name_and_attempt: Callable[[Any], tuple[str, i
         StateTaskServiceCallback,
     )
 
-    class HttpTaskService(StateTaskServiceCallback):  # type: ignore[misc]
+    class HttpTaskService(StateTaskServiceCallback):
         """``arn:aws:states:::http:invoke``: the runner makes no HTTP call (no connection, no credentials)."""
 
         def __init__(self) -> None:
-            super().__init__(supported_integration_patterns={ResourceCondition.WaitForTaskToken})
+            # moto types the set as ResourceCondition, whose members it declares as plain strings.
+            super().__init__(supported_integration_patterns={ResourceCondition(ResourceCondition.WaitForTaskToken)})
 
         def _get_supported_parameters(self) -> set[str] | None:
             return {

@@ -81,12 +81,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sfn_offline import moto_fidelity
+from sfn_offline.asl_types import event_details, s3_client
 from sfn_offline.bedrock_api import BedrockBackend, BedrockServiceError
 from sfn_offline.integrations import (
     BEDROCK_AGENT_SERVICES,
     RUNTIME_EVENTS,
     bedrock_runtime_hook,
     build_http_task_service,
+    mocked_response,
     patch_stubber_skip,
 )
 from sfn_offline.lambda_api import FunctionTimeoutError, FunctionUnavailableError
@@ -259,10 +261,9 @@ def _require_backend() -> BedrockBackend:
 def _read_s3_json(uri: str, region: str) -> Any:
     """Read a JSON object from (moto's) S3; a missing object is a Bedrock validation error, as on AWS."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for  # noqa: PLC0415
 
     bucket, key = _split_s3_uri(uri)
-    client = boto_client_for(region=region, service="s3")
+    client = s3_client(region)
     try:
         raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
@@ -271,10 +272,8 @@ def _read_s3_json(uri: str, region: str) -> Any:
 
 
 def _write_s3_json(uri: str, value: Any, region: str) -> None:
-    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for  # noqa: PLC0415
-
     bucket, key = _split_s3_uri(uri)
-    client = boto_client_for(region=region, service="s3")
+    client = s3_client(region)
     client.put_object(Bucket=bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json")
 
 
@@ -322,7 +321,6 @@ def _task_failure(service: Any, env: Any, error: str, cause: str) -> Any:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
         StatesErrorNameType,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     error_name = (
         StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed)
@@ -333,7 +331,7 @@ def _task_failure(service: Any, env: Any, error: str, cause: str) -> Any:
         env=env,
         error_name=error_name,
         event_type=HistoryEventType.TaskFailed,
-        event_details=EventDetails(
+        event_details=event_details(
             taskFailedEventDetails=TaskFailedEventDetails(
                 error=error,
                 cause=cause,
@@ -389,13 +387,17 @@ def _build_service_classes() -> tuple[type, type]:
         StateTaskServiceCallback,
     )
 
-    class BedrockTaskService(StateTaskServiceCallback):  # type: ignore[misc]
+    class BedrockTaskService(StateTaskServiceCallback):
         """``arn:aws:states:::bedrock:*``. WaitForTaskToken must be listed: the base class interrupts the callback
         endpoint of every integration pattern and fails on ``None`` otherwise."""
 
         def __init__(self) -> None:
             super().__init__(
-                supported_integration_patterns={ResourceCondition.WaitForTaskToken, ResourceCondition.Sync}
+                # moto types the set as ResourceCondition, whose members it declares as plain strings.
+                supported_integration_patterns={
+                    ResourceCondition(ResourceCondition.WaitForTaskToken),
+                    ResourceCondition(ResourceCondition.Sync),
+                }
             )
 
         def _get_supported_parameters(self) -> set[str] | None:
@@ -417,7 +419,7 @@ def _build_service_classes() -> tuple[type, type]:
             self,
             env: Any,
             resource_runtime_part: Any,
-            normalised_parameters: dict,
+            normalised_parameters: dict[str, Any],
             state_credentials: Any,  # noqa: ARG002
         ) -> None:
             state_name, attempt = state_name_and_attempt(env)
@@ -439,7 +441,7 @@ def _build_service_classes() -> tuple[type, type]:
             self,
             env: Any,
             resource_runtime_part: Any,  # noqa: ARG002
-            normalised_parameters: dict,  # noqa: ARG002
+            normalised_parameters: dict[str, Any],  # noqa: ARG002
             state_credentials: Any,  # noqa: ARG002
         ) -> Callable[[], Any]:
             # The engine pushed the create call's result back on the stack before asking for the resolver.
@@ -463,7 +465,7 @@ def _build_service_classes() -> tuple[type, type]:
                 sync_resolver.stop()
             return outcome
 
-    class AwsSdkTaskService(StateTaskServiceAwsSdk):  # type: ignore[misc]
+    class AwsSdkTaskService(StateTaskServiceAwsSdk):
         """``aws-sdk:*``, with ``bedrock`` / ``bedrockruntime`` answered by the run's backend (PascalCase in and out)
         and every other service left to moto."""
 
@@ -478,7 +480,7 @@ def _build_service_classes() -> tuple[type, type]:
             members += [*model.output_shape.members] if model is not None and model.output_shape is not None else []
             return model if any(name[:1].islower() for name in members) else None
 
-        def _normalise_parameters(self, parameters: dict, *_: Any, **__: Any) -> None:
+        def _normalise_parameters(self, parameters: dict[str, Any], *_: Any, **__: Any) -> None:
             if self._is_bedrock():
                 return
             model = self._camel_cased_operation()
@@ -503,7 +505,7 @@ def _build_service_classes() -> tuple[type, type]:
             return super()._from_error(env=env, ex=ex)
 
         def _eval_service_task(
-            self, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+            self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
         ) -> None:
             if not self._is_bedrock():
                 super()._eval_service_task(env, resource_runtime_part, normalised_parameters, state_credentials)
@@ -624,7 +626,6 @@ def patch_choice_no_match() -> None:
         StatesErrorNameType,
     )
     from moto.stepfunctions.parser.asl.component.state.choice.state_choice import StateChoice  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     original = StateChoice._eval_state
 
@@ -643,7 +644,7 @@ def patch_choice_no_match() -> None:
                     env=env,
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesNoChoiceMatched),
                     event_type=HistoryEventType.ExecutionFailed,
-                    event_details=EventDetails(
+                    event_details=event_details(
                         executionFailedEventDetails=ExecutionFailedEventDetails(
                             error=error, cause=f"No Matches! (state {self.name!r} has no Default)"
                         )
@@ -717,8 +718,9 @@ def patch_time() -> None:
         WaitFunction,
     )
 
-    retrier_decl.time = _ScaledTime()  # type: ignore[attr-defined]
-    state_task_service_callback.time = _ScaledTime(floor=_SYNC_POLL_FLOOR_SECONDS)  # type: ignore[attr-defined]
+    # A scaled clock stands in for the time module these two read sleep and monotonic from.
+    retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
+    state_task_service_callback.time = _ScaledTime(floor=_SYNC_POLL_FLOOR_SECONDS)  # type: ignore[assignment]
 
     def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:  # noqa: ARG001  (replaces a method)
         deadline = time.monotonic() + scaled_seconds(wait_seconds)
@@ -781,8 +783,6 @@ def run_lambda_handler(handler: Handler, function_name: str, payload: bytes) -> 
 
 def lambda_invoke_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (botocore passes event details)
     """botocore ``before-send`` handler: answer Invoke for functions the active run provides, else defer to moto."""
-    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
-    from moto.core.botocore_stubber import MockRawResponse  # noqa: PLC0415
 
     run = _current_run()
     match = _INVOKE_PATH.search(urllib.parse.urlsplit(request.url).path)
@@ -798,7 +798,7 @@ def lambda_invoke_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (bo
     if isinstance(body, str):
         body = body.encode()
     status, headers, payload = run_lambda_handler(handler, function_name_of(identifier), body or b"")
-    return AWSResponse(request.url, status, headers, MockRawResponse(payload))
+    return mocked_response(request.url, status, headers, payload)
 
 
 def install_lambda_hook() -> None:
@@ -848,8 +848,6 @@ class StepFunctionsServiceError(Exception):
 
 def start_sync_execution_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (botocore passes event details)
     """botocore ``before-send`` handler: answer ``StartSyncExecution`` (awsJson1_0) from the active run."""
-    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
-    from moto.core.botocore_stubber import MockRawResponse  # noqa: PLC0415
 
     run = _current_run()
     if run is None or run.start_sync_execution is None:
@@ -863,8 +861,8 @@ def start_sync_execution_hook(request: Any, **kwargs: Any) -> Any:  # noqa: ARG0
         answer = run.start_sync_execution(parameters)
     except StepFunctionsServiceError as exc:
         error = {"__type": exc.code, "message": exc.message}
-        return AWSResponse(request.url, 400, headers, MockRawResponse(json.dumps(error).encode()))
-    return AWSResponse(request.url, 200, headers, MockRawResponse(json.dumps(answer, default=str).encode()))
+        return mocked_response(request.url, 400, headers, json.dumps(error).encode())
+    return mocked_response(request.url, 200, headers, json.dumps(answer, default=str).encode())
 
 
 def patch_express_execution_names() -> None:
@@ -888,10 +886,10 @@ def patch_express_execution_names() -> None:
 
 def _operation_model(service_name: str, action: str) -> Any:
     """botocore's model of ``service_name``'s operation whose snake-case name is ``action`` (``start_execution``)."""
-    import boto3  # noqa: PLC0415
     from botocore import xform_name  # noqa: PLC0415
+    from botocore.session import get_session  # noqa: PLC0415
 
-    model = boto3.session.Session().client(service_name, region_name="us-east-1").meta.service_model
+    model = get_session().get_service_model(service_name)
     for operation in model.operation_names:
         if xform_name(operation) == action:
             return model.operation_model(operation)
@@ -910,7 +908,10 @@ def patch_sfn_task_normalisation() -> None:
     original_parameters = StateTaskServiceSfn._normalise_parameters
 
     def _normalise_parameters(
-        self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
     ) -> None:
         # The original JSON-encodes a non-string Input first (what AWS's StartExecution takes).
         original_parameters(self, parameters, boto_service_name, service_action_name)
@@ -964,7 +965,7 @@ def patch_item_reader_jsonl() -> None:
         InputType,
     )
 
-    class JsonLinesTransformer(ResourceOutputTransformer):  # type: ignore[misc]
+    class JsonLinesTransformer(ResourceOutputTransformer):
         def _eval_body(self, env: Any) -> None:
             reader_config = env.stack.pop()
             text = env.stack.pop()
@@ -1094,7 +1095,6 @@ def _states_failure(env: Any, error_type: str, cause: str) -> Exception:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
         StatesErrorNameType,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     typ = getattr(StatesErrorNameType, error_type)
     return FailureEventException(
@@ -1102,7 +1102,9 @@ def _states_failure(env: Any, error_type: str, cause: str) -> Exception:
             env=env,
             error_name=StatesErrorName(typ=typ),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=typ.to_name(), cause=cause)),
+            event_details=event_details(
+                taskFailedEventDetails=TaskFailedEventDetails(error=typ.to_name(), cause=cause)
+            ),
         )
     )
 
@@ -1114,12 +1116,11 @@ def patch_result_writer() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: PLC0415
         resource_eval_s3,
     )
-    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for  # noqa: PLC0415
 
     def _handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
         parameters = env.stack.pop()
         env.stack.pop()  # the Map's result list: the records below carry each output with its status
-        client = boto_client_for(region=resource_runtime_part.region, service="s3", state_credentials=state_credentials)
+        client = s3_client(resource_runtime_part.region, state_credentials)
         map_run_record = env.map_run_record_pool_manager.get_all().pop()
         map_run_arn = map_run_record.map_run_arn
         bucket = parameters["Bucket"]
@@ -1159,7 +1160,7 @@ def patch_s3_sdk_bodies() -> None:
     original = StateTaskServiceAwsSdk._eval_service_task
 
     def _eval_service_task(
-        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
     ) -> None:
         action = self.resource.api_action.lower() if self.resource.api_name == "s3" else ""
         body = normalised_parameters.get("Body")
@@ -1197,7 +1198,6 @@ def patch_lambda_timeout() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (  # noqa: PLC0415
         StateTaskLambda,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     timeout = StatesErrorNameType.StatesTimeout
     service_from_error = StateTaskServiceLambda._from_error
@@ -1212,7 +1212,7 @@ def patch_lambda_timeout() -> None:
             env=env,
             error_name=StatesErrorName(typ=timeout),
             event_type=HistoryEventType.TaskTimedOut,
-            event_details=EventDetails(
+            event_details=event_details(
                 taskTimedOutEventDetails=TaskTimedOutEventDetails(
                     error=timeout.to_name(),
                     cause=str(ex),
@@ -1231,7 +1231,7 @@ def patch_lambda_timeout() -> None:
             env=env,
             error_name=StatesErrorName(typ=timeout),
             event_type=HistoryEventType.LambdaFunctionTimedOut,
-            event_details=EventDetails(
+            event_details=event_details(
                 lambdaFunctionTimedOutEventDetails=LambdaFunctionTimedOutEventDetails(
                     error=timeout.to_name(), cause=str(ex)
                 )
@@ -1253,7 +1253,6 @@ def _unavailable_function(env: Any, ex: Exception) -> Any:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
         StatesErrorNameType,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     state_name, _ = state_name_and_attempt(env)
     cause = (
@@ -1265,7 +1264,9 @@ def _unavailable_function(env: Any, ex: Exception) -> Any:
         env=env,
         error_name=StatesErrorName(typ=runtime),
         event_type=HistoryEventType.TaskFailed,
-        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=runtime.to_name(), cause=cause)),
+        event_details=event_details(
+            taskFailedEventDetails=TaskFailedEventDetails(error=runtime.to_name(), cause=cause)
+        ),
     )
 
 
@@ -1466,7 +1467,8 @@ def hook_execution_events() -> None:
 
     def _get_evaluation_environment(self: Any) -> Any:
         env = original_environment(self)
-        env.event_manager._offline_execution_arn = self._evaluation_details.execution_details.arn
+        # The runner's own mark on moto's event manager, an attribute moto does not declare.
+        env.event_manager._offline_execution_arn = self._evaluation_details.execution_details.arn  # type: ignore[attr-defined]
         return env
 
     EventManager._publish_history_event = _publish_history_event
@@ -1544,7 +1546,8 @@ def _snapshot(value: Any) -> Any:
 
 
 def _error_and_cause(failure_event: Any) -> tuple[str | None, str | None]:
-    details = next(iter(failure_event.event_details.values()), {}) if failure_event.event_details else {}
+    events = failure_event.event_details
+    details: Mapping[str, Any] = next(iter(events.values()), {}) if events else {}
     return details.get("error"), details.get("cause")
 
 
@@ -1675,7 +1678,8 @@ def hook_state_trace() -> None:
     from moto.stepfunctions.parser.asl.component.state.state_pass.result import Result  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: PLC0415
 
-    original_frame = Environment.as_inner_frame_of.__func__
+    # Read on its class, a classmethod is bound to it; the function under it serves every subclass too.
+    original_frame = Environment.as_inner_frame_of.__func__  # type: ignore[attr-defined]
 
     def as_inner_frame_of(cls: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
         frame = original_frame(cls, env, *args, **kwargs)
@@ -1683,10 +1687,11 @@ def hook_state_trace() -> None:
         frame._offline_record = _record_of(env)
         return frame
 
-    CommonStateField._eval_body = _trace_state_body(CommonStateField._eval_body)
-    ExecutionState._handle_retry = _trace_retry(ExecutionState._handle_retry)
-    ExecutionState._handle_catch = _trace_catch(ExecutionState._handle_catch)
-    Environment.as_inner_frame_of = classmethod(as_inner_frame_of)
+    # mypy cannot tell that a function (or a classmethod) put on a class binds like the method it replaces.
+    CommonStateField._eval_body = _trace_state_body(CommonStateField._eval_body)  # type: ignore[assignment]
+    ExecutionState._handle_retry = _trace_retry(ExecutionState._handle_retry)  # type: ignore[assignment]
+    ExecutionState._handle_catch = _trace_catch(ExecutionState._handle_catch)  # type: ignore[assignment]
+    Environment.as_inner_frame_of = classmethod(as_inner_frame_of)  # type: ignore[assignment]
     _trace_component(InputPath, None, "afterInputPath")
     _trace_component(Parameters, None, "afterParameters")
     _trace_component(Result, None, "result")

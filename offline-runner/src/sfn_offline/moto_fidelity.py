@@ -43,6 +43,8 @@ import json
 import threading
 from typing import Any, Final
 
+from sfn_offline.asl_types import event_details
+
 # Service quotas and API constraints (Step Functions developer guide, "Step Functions service quotas"; API reference).
 CAUSE_LIMIT: Final[int] = 32_768
 HISTORY_LIMIT: Final[int] = 25_000
@@ -182,7 +184,6 @@ def patch_service_error_names() -> None:
     )
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.state.state import CommonStateField  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     query_error = StatesErrorNameType.StatesQueryEvaluationError
 
@@ -192,7 +193,7 @@ def patch_service_error_names() -> None:
             env=env,
             error_name=StatesErrorName(typ=query_error),
             event_type=HistoryEventType.EvaluationFailed,
-            event_details=EventDetails(
+            event_details=event_details(
                 evaluationFailedEventDetails=EvaluationFailedEventDetails(
                     error=query_error.to_name(), cause=cause, state=state_name
                 )
@@ -212,18 +213,17 @@ def patch_service_error_names() -> None:
                 str(getattr(resource, "api_name", "")),
                 str(error.get("Code") or "ServiceException"),
             )
+            details = TaskFailedEventDetails(error=name, cause=str(error.get("Message") or ex))
+            # A state without moto's resource readers leaves the (string) fields out rather than null.
+            if hasattr(self, "_get_sfn_resource"):
+                details["resource"] = self._get_sfn_resource()
+            if hasattr(self, "_get_sfn_resource_type"):
+                details["resourceType"] = self._get_sfn_resource_type()
             return FailureEvent(
                 env=env,
                 error_name=CustomErrorName(name),
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        error=name,
-                        cause=str(error.get("Message") or ex),
-                        resource=self._get_sfn_resource() if hasattr(self, "_get_sfn_resource") else None,
-                        resourceType=self._get_sfn_resource_type() if hasattr(self, "_get_sfn_resource_type") else None,
-                    )
-                ),
+                event_details=event_details(taskFailedEventDetails=details),
             )
         return original_from_error(self, env, ex)
 
@@ -291,7 +291,8 @@ def patch_history_limit() -> None:
         # moto's own sm_type always says STANDARD; the CreateStateMachine type is the machine's ``type``.
         machine = getattr(getattr(self._execution_communication, "execution", None), "state_machine", None)
         if getattr(machine, "type", "STANDARD") != "EXPRESS":
-            env.event_manager._offline_env = env
+            # The runner's own mark on moto's event manager, an attribute moto does not declare.
+            env.event_manager._offline_env = env  # type: ignore[attr-defined]
         else:
             _limit_duration(env)
         return env
@@ -574,7 +575,6 @@ def patch_callback_attempts() -> None:
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
 
     original_evaluate = StateTaskServiceCallback._evaluate_with_timeout
 
@@ -599,7 +599,7 @@ def patch_callback_attempts() -> None:
                 env=env,
                 error_name=StatesErrorName(typ=heartbeat),
                 event_type=HistoryEventType.TaskTimedOut,
-                event_details=EventDetails(
+                event_details=event_details(
                     taskTimedOutEventDetails=TaskTimedOutEventDetails(
                         error=heartbeat.to_name(),
                         cause=f"The task did not send a heartbeat within HeartbeatSeconds (state {self.name!r})",

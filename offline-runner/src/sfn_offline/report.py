@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final, Protocol
 
 from sfn_offline.plugin import NO_PLUGINS
 
@@ -88,6 +88,14 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
+class TextSink(Protocol):
+    """Where progress lines and handlers' output go: a text stream, or anything that writes and flushes like one."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class ProgressPrinter:
     """An ``on_event`` callback that writes one line per notable history event to ``stream`` (stderr).
 
@@ -96,7 +104,7 @@ class ProgressPrinter:
     their depth.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._stream = stream
         self._contexts: dict[int, _Context] = {}
         self._types: dict[int, str] = {}
@@ -334,7 +342,7 @@ class Transitions:
         return self.states_entered + self.retries
 
 
-def count_transitions(history: list[Mapping[str, Any]]) -> Transitions:
+def count_transitions(history: Sequence[Mapping[str, Any]]) -> Transitions:
     types = {int(event.get("id") or 0): str(event.get("type", "")) for event in history}
     entered = sum(1 for kind in types.values() if kind.endswith("StateEntered"))
     retries = sum(
@@ -346,7 +354,7 @@ def count_transitions(history: list[Mapping[str, Any]]) -> Transitions:
     return Transitions(entered, retries)
 
 
-def _payload_bytes(history: list[Mapping[str, Any]]) -> int:
+def _payload_bytes(history: Sequence[Mapping[str, Any]]) -> int:
     largest = 0
     for event in history:
         details = _details(event)
@@ -357,7 +365,7 @@ def _payload_bytes(history: list[Mapping[str, Any]]) -> int:
     return largest
 
 
-def _nested_steps(history: list[Mapping[str, Any]]) -> int:
+def _nested_steps(history: Sequence[Mapping[str, Any]]) -> int:
     return sum(1 for event in history if event.get("type") in {"MapIterationStarted", "ParallelStateStarted"})
 
 
@@ -472,11 +480,11 @@ def summarize(
     *,
     status: str,
     seconds: float,
-    history: list[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]],
     definition_bytes: int,
     recorder: RunRecorder,
     prices: Mapping[str, Any],
-    nested_histories: Sequence[list[Mapping[str, Any]]] = (),
+    nested_histories: Sequence[Sequence[Mapping[str, Any]]] = (),
 ) -> Summary:
     """Count what one execution did and estimate what it would cost on AWS as Standard and as Express.
 

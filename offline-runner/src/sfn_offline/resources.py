@@ -20,9 +20,13 @@ import secrets
 import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sfn_offline.template import REGION, ResourceSpec, Template
+
+# The services whose resources the template can declare: boto3's stubs type a client by its service name's literal.
+Service = Literal["s3", "sns", "sqs", "dynamodb", "events", "ssm", "secretsmanager"]
+ClientFor = Callable[[Service], Any]
 
 
 class ResourceSeedError(ValueError):
@@ -33,9 +37,9 @@ def create_resources(template: Template) -> None:
     """Create every resource of ``template`` in moto (buckets and topics from older templates' fields too)."""
     import boto3  # noqa: PLC0415  (dev tooling: keep importing this module cheap)
 
-    clients: dict[str, Any] = {}
+    clients: dict[Service, Any] = {}
 
-    def client(service: str) -> Any:
+    def client(service: Service) -> Any:
         if service not in clients:
             clients[service] = boto3.client(service, region_name=REGION)
         return clients[service]
@@ -49,7 +53,7 @@ def create_resources(template: Template) -> None:
         _CREATORS[spec.type](client, spec)
 
 
-def _bucket(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _bucket(client: ClientFor, spec: ResourceSpec) -> None:
     s3 = client("s3")
     s3.create_bucket(Bucket=spec.name)
     versioning = (spec.properties.get("VersioningConfiguration") or {}).get("Status")
@@ -57,7 +61,7 @@ def _bucket(client: Callable[[str], Any], spec: ResourceSpec) -> None:
         s3.put_bucket_versioning(Bucket=spec.name, VersioningConfiguration={"Status": versioning})
 
 
-def _topic(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _topic(client: ClientFor, spec: ResourceSpec) -> None:
     attributes = _string_attributes(spec.properties, ("FifoTopic", "ContentBasedDeduplication"))
     client("sns").create_topic(Name=spec.name, Attributes=attributes)
 
@@ -75,7 +79,7 @@ _QUEUE_ATTRIBUTES: Final[tuple[str, ...]] = (
 )
 
 
-def _queue(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _queue(client: ClientFor, spec: ResourceSpec) -> None:
     attributes = _string_attributes(spec.properties, _QUEUE_ATTRIBUTES)
     for key in ("RedrivePolicy", "RedriveAllowPolicy"):
         if key in spec.properties:
@@ -84,7 +88,7 @@ def _queue(client: Callable[[str], Any], spec: ResourceSpec) -> None:
     client("sqs").create_queue(QueueName=spec.name, Attributes=attributes)
 
 
-def _table(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _table(client: ClientFor, spec: ResourceSpec) -> None:
     properties = spec.properties
     billing = str(properties.get("BillingMode") or ("PROVISIONED" if "ProvisionedThroughput" in properties else ""))
     request: dict[str, Any] = {
@@ -117,7 +121,7 @@ def _table(client: Callable[[str], Any], spec: ResourceSpec) -> None:
         dynamodb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification=ttl)
 
 
-def _simple_table(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _simple_table(client: ClientFor, spec: ResourceSpec) -> None:
     key = spec.properties.get("PrimaryKey") or {"Name": "id", "Type": "String"}
     kind = {"String": "S", "Number": "N", "Binary": "B"}.get(str(key.get("Type")), "S")
     table = {
@@ -137,12 +141,12 @@ def _throughput(value: Any) -> dict[str, int]:
     }
 
 
-def _event_bus(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _event_bus(client: ClientFor, spec: ResourceSpec) -> None:
     if spec.name != "default":  # every account has the default bus
         client("events").create_event_bus(Name=spec.name)
 
 
-def _parameter(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _parameter(client: ClientFor, spec: ResourceSpec) -> None:
     value = spec.properties.get("Value")
     if isinstance(value, list):
         value = ",".join(str(item) for item in value)
@@ -157,7 +161,7 @@ def _parameter(client: Callable[[str], Any], spec: ResourceSpec) -> None:
     client("ssm").put_parameter(**request)
 
 
-def _secret(client: Callable[[str], Any], spec: ResourceSpec) -> None:
+def _secret(client: ClientFor, spec: ResourceSpec) -> None:
     value = spec.properties.get("SecretString")
     if value is None:
         value = generated_secret(spec.properties.get("GenerateSecretString") or {})
@@ -196,7 +200,7 @@ def _string_attributes(properties: Mapping[str, Any], keys: tuple[str, ...]) -> 
     return {key: text(properties[key]) for key in keys if key in properties}
 
 
-_CREATORS: Final[dict[str, Callable[[Callable[[str], Any], ResourceSpec], None]]] = {
+_CREATORS: Final[dict[str, Callable[[ClientFor, ResourceSpec], None]]] = {
     "AWS::S3::Bucket": _bucket,
     "AWS::SNS::Topic": _topic,
     "AWS::SQS::Queue": _queue,

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Literal
 
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
+import yaml
 
 ACCOUNT: Final[str] = "123456789012"
 REGION: Final[str] = "us-east-1"
@@ -83,7 +83,7 @@ class DefinitionWarning(UserWarning):
 # ---------------------------------------------------------------- YAML
 
 
-class CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
+class CloudFormationLoader(yaml.SafeLoader):
     """Safe YAML loader for CloudFormation: ``!Ref X`` -> ``{"Ref": "X"}``, ``!Fn X`` -> ``{"Fn::Fn": X}``.
 
     ``!GetAtt A.B.C`` becomes ``["A", "B.C"]`` (the attribute may contain dots), and dates stay strings
@@ -91,13 +91,16 @@ class CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
     the same but importing it costs seconds (it pulls in sympy and networkx).
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+    # PyYAML keeps the resolvers per class (its stubs say per instance; ruff rightly wants ClassVar for a class's dict).
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {  # type: ignore[misc]
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
 
-def _construct_short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+def _construct_short_form(
+    loader: yaml.SafeLoader, tag_suffix: str, node: yaml.ScalarNode | yaml.SequenceNode | yaml.MappingNode
+) -> dict[str, Any]:
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)

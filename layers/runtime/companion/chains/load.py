@@ -129,7 +129,7 @@ def _parse_source(source: str | bytes | Mapping[str, Any] | Path) -> Any:
 
 def _parse_yaml(text: str, json_problem: str) -> Any:
     try:
-        import yaml  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+        import yaml  # noqa: PLC0415
     except ImportError:
         raise ChainDefinitionError(
             [f"(root): {json_problem}, and YAML cannot be read here because PyYAML is not installed"]

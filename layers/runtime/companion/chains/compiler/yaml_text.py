@@ -10,9 +10,9 @@ from typing import Any
 
 def to_yaml(definition: dict[str, Any]) -> str:
     """``definition`` as YAML text; ``yaml.safe_load`` gives back an equal dict."""
-    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  (not in the runtime layer; no types-PyYAML in the lock)
+    import yaml  # noqa: PLC0415  (a development dependency, not in the runtime layer)
 
-    class Dumper(yaml.SafeDumper):  # type: ignore[misc]
+    class Dumper(yaml.SafeDumper):
         # CloudFormation reads a DefinitionUri file with Jackson, which turns an alias into its anchor's name: every
         # repeated value (a retry policy, a catcher) is written out in full.
         def ignore_aliases(self, _data: Any) -> bool:
