@@ -661,7 +661,8 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                             arn = stack.start(machine.logical_id, execution_input)
                         bars.watch(arn)
                         result = stack.wait(arn, timeout=args.timeout, on_event=progress)
-                        nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
+                        if not args.json or args.graph or args.html or args.report:  # the only readers
+                            nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
             write_buckets(args.s3_out, stderr)
