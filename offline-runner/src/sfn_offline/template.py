@@ -352,11 +352,11 @@ class _Resolver:
         self.document = document
         self.resources: dict[str, Any] = document.get("Resources") or {}
         self.parameters = parameters
-        self.mappings: dict[str, Any] = document.get("Mappings") or {}
         self.condition_specs: dict[str, Any] = document.get("Conditions") or {}
         self._conditions: dict[str, bool] = {}
         self._naming: set[str] = set()
         self._sam: Any = None
+        self._symbols: Any = None
         self.place = "Resources"
         self.pseudo: dict[str, Any] = {
             "AWS::Region": REGION,
@@ -418,7 +418,7 @@ class _Resolver:
 
     def _intrinsic(self, value: dict[str, Any], place: str) -> Any:
         if self._sam is None:
-            self._sam = _sam_cli_resolver(self)
+            self._sam, self._symbols = _sam_cli_resolver(self)
         outer, self.place = self.place, place
         try:
             return _without_no_value(self._sam.intrinsic_property_resolver(value, False, parent_function=place))
@@ -471,10 +471,10 @@ class _Resolver:
     def ref(self, name: str, place: str) -> Any:
         """``Ref``: a parameter or pseudo-parameter (SAM CLI's symbol table), else a resource of the template."""
         if self._sam is None:
-            self._sam = _sam_cli_resolver(self)
+            self._sam, self._symbols = _sam_cli_resolver(self)
         outer, self.place = self.place, place
         try:
-            return self._sam._symbol_resolver.resolve_symbols(name, "Ref")
+            return self._symbols.resolve_symbols(name, "Ref")
         finally:
             self.place = outer
 
@@ -582,8 +582,9 @@ _INTRINSICS: Final = frozenset(
 )
 
 
-def _sam_cli_resolver(runner: _Resolver) -> Any:
-    """SAM CLI's ``IntrinsicResolver`` over the template, with the runner's symbols and three functions of its own.
+def _sam_cli_resolver(runner: _Resolver) -> tuple[Any, Any]:
+    """SAM CLI's ``IntrinsicResolver`` over the template, with the runner's symbols and three functions of its own;
+    the resolver and its symbol table.
 
     SAM CLI evaluates ``Fn::Join``, ``Fn::Split``, ``Fn::Select``, ``Fn::Base64``, ``Fn::FindInMap``,
     ``Fn::GetAZs``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` and ``Ref`` to parameters and pseudo-parameters. The
@@ -622,7 +623,7 @@ def _sam_cli_resolver(runner: _Resolver) -> Any:
     conditionals[IntrinsicResolver.FN_IF] = lambda args, _: runner.if_(args, runner.place)
     conditionals[IntrinsicResolver.FN_EQUALS] = lambda args, _: runner.equals(args, runner.place)
     resolver.set_conditional_function_map(conditionals)
-    return resolver
+    return resolver, symbols
 
 
 def _without_no_value(value: Any) -> Any:
@@ -658,10 +659,6 @@ def _as_text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 # ---------------------------------------------------------------- parameters and Globals
