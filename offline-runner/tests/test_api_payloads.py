@@ -160,3 +160,17 @@ def test_each_request_gets_its_own_request_id_and_time(server: str) -> None:
 
     # Then every event has an id of its own
     assert len(ids) == 4
+
+
+def test_a_request_werkzeug_cannot_read_gets_400(server: str) -> None:
+    # Given a request whose Host header is not a host (the request SAM CLI's constructors would get cannot be built)
+    netloc = urlsplit(server).netloc
+    with socket.create_connection(("127.0.0.1", int(netloc.rsplit(":", 1)[1])), timeout=20) as connection:
+        connection.sendall(b"GET /http/echo/a HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+
+    # Then the server answers 400, as API Gateway does, with no detail of its own
+    assert answer.startswith(b"HTTP/1.0 400")
+    assert answer.endswith(b'{"message": "Bad request"}')

@@ -46,6 +46,7 @@ from sfn_offline import report
 MISSING_ROUTE_STATUS: Final[int] = HTTPStatus.FORBIDDEN
 MISSING_ROUTE_BODY: Final[dict[str, str]] = {"message": "Missing Authentication Token"}
 _INTERNAL_ERROR: Final[dict[str, str]] = {"message": "Internal server error"}
+_BAD_REQUEST: Final[dict[str, str]] = {"message": "Bad request"}
 _STAGE: Final[str] = "Prod"
 _PARAMETER: Final[re.Pattern[str]] = re.compile(r"\{([^}+]+)(\+?)\}")
 
@@ -135,7 +136,11 @@ class ApiApp:
         if matched is None:
             return _json_response(MISSING_ROUTE_STATUS, MISSING_ROUTE_BODY)
         route, path_parameters = matched
-        event = api_event(route, method, target, headers, body, path_parameters, client, port)
+        try:
+            event = api_event(route, method, target, headers, body, path_parameters, client, port)
+        except ValueError as exc:  # a request werkzeug cannot read (a malformed Host...): API Gateway answers 400
+            self._log.write(f"!! {method} {path}: bad request: {_one_line(str(exc))}\n")
+            return _json_response(HTTPStatus.BAD_REQUEST, _BAD_REQUEST)
         if route.target_kind == "function":
             return self._function(route, event)
         return self._state_machine(route, event)
