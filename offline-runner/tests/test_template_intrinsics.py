@@ -61,7 +61,7 @@ def _sam_cli(path: Path, value: Any, parameters: dict[str, Any] | None = None) -
 
 
 def test_sam_cli_evaluates_the_functions_it_covers(tmp_path: Path) -> None:
-    # Given values built with Join, Split, Select, FindInMap, Base64, GetAZs and conditions with And, Or, Not
+    # Given values built with Join, Split, FindInMap, Base64, GetAZs and conditions with And, Or, Not (SAM CLI's)
     path = _template(
         tmp_path,
         {
@@ -143,6 +143,25 @@ def test_equals_compares_as_text(tmp_path: Path) -> None:
     assert _sam_cli(path, condition, {"Size": "3"}) is False
 
     assert _environment(path) == {"BIG": "yes"}
+
+
+def test_select_takes_a_text_index(tmp_path: Path) -> None:
+    # SAM CLI's Fn::Select refuses a text index; AWS's own example writes !Select ["1", [...]], and a Ref to a Number
+    # parameter is text.
+    by_text = {"Fn::Select": ["1", ["apples", "grapes"]]}
+    by_parameter = {"Fn::Select": [{"Ref": "Size"}, ["a", "b", "c", "d"]]}
+    path = _template(tmp_path, {"FRUIT": by_text, "LETTER": by_parameter})
+    with pytest.raises(Exception, match="must resolve to a <class 'int'> type"):
+        _sam_cli(path, by_text)
+
+    assert _environment(path) == {"FRUIT": "grapes", "LETTER": "d"}
+
+
+def test_a_select_index_out_of_range_names_its_place(tmp_path: Path) -> None:
+    path = _template(tmp_path, {"X": {"Fn::Select": ["2", ["a", "b"]]}})
+
+    with pytest.raises(TemplateError, match=r"Variables.X.Fn::Select: index '2' is not one of the 2 values"):
+        _environment(path)
 
 
 def test_parameters_are_checked_against_their_declaration(tmp_path: Path) -> None:

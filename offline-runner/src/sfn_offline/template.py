@@ -403,7 +403,7 @@ class _Resolver:
 
         Maps and lists are walked here, so an error names the property path down to the intrinsic; each intrinsic
         is evaluated by SAM CLI's ``IntrinsicResolver`` (what ``sam local`` uses), with the runner's symbol table
-        for ``Ref``/``Fn::GetAtt`` and the runner's own ``Fn::Sub``, ``Fn::If`` and ``Fn::Equals`` (see
+        for ``Ref``/``Fn::GetAtt`` and the runner's own ``Fn::Sub``, ``Fn::If``, ``Fn::Equals`` and ``Fn::Select`` (see
         :func:`_sam_cli_resolver` for why).
         """
         if isinstance(value, list):
@@ -445,6 +445,16 @@ class _Resolver:
             raise self.error(place, f"expected [Value1, Value2], got {args!r}")
         left, right = (self.resolve(arg, place) for arg in args)
         return _as_text(left) == _as_text(right)
+
+    def select(self, args: Any, place: str) -> Any:
+        """``Fn::Select``: the index may be text (``!Select ["1", [...]]``, as AWS's own examples write it)."""
+        resolved = self.resolve(args, place)
+        if not isinstance(resolved, list) or len(resolved) != 2 or not isinstance(resolved[1], list):
+            raise self.error(place, f"expected [Index, [Value, ...]], got {resolved!r}")
+        index, items = resolved
+        if isinstance(index, bool) or not str(index).strip().isdigit() or int(index) >= len(items):
+            raise self.error(place, f"index {index!r} is not one of the {len(items)} values")
+        return items[int(index)]
 
     def sub(self, args: Any, place: str) -> str:
         if isinstance(args, list):
@@ -583,10 +593,10 @@ _INTRINSICS: Final = frozenset(
 
 
 def _sam_cli_resolver(runner: _Resolver) -> tuple[Any, Any]:
-    """SAM CLI's ``IntrinsicResolver`` over the template, with the runner's symbols and three functions of its own;
+    """SAM CLI's ``IntrinsicResolver`` over the template, with the runner's symbols and four functions of its own;
     the resolver and its symbol table.
 
-    SAM CLI evaluates ``Fn::Join``, ``Fn::Split``, ``Fn::Select``, ``Fn::Base64``, ``Fn::FindInMap``,
+    SAM CLI evaluates ``Fn::Join``, ``Fn::Split``, ``Fn::Base64``, ``Fn::FindInMap``,
     ``Fn::GetAZs``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` and ``Ref`` to parameters and pseudo-parameters. The
     runner keeps (each with a test in ``test_template_intrinsics.py`` showing SAM CLI's different answer):
 
@@ -595,7 +605,9 @@ def _sam_cli_resolver(runner: _Resolver) -> tuple[Any, Any]:
       (SAM CLI leaves ``None``), and a resource whose Condition is false not existing;
     - ``Fn::Sub``: SAM CLI's leaves ``${!Literal}`` as is and matches only alphanumeric names;
     - ``Fn::If``: SAM CLI's evaluates both branches, so the untaken one may fail on a resource that does not exist;
-    - ``Fn::Equals``: SAM CLI's compares Python values, so a parameter ``"3"`` does not equal ``3``.
+    - ``Fn::Equals``: SAM CLI's compares Python values, so a parameter ``"3"`` does not equal ``3``;
+    - ``Fn::Select``: SAM CLI's refuses a text index, as in AWS's own example ``!Select ["1", [...]]`` (and any
+      ``Ref`` to a Number parameter, which is text).
     """
     from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import (  # type: ignore[import-untyped]  # noqa: PLC0415
         IntrinsicResolver,
@@ -618,6 +630,7 @@ def _sam_cli_resolver(runner: _Resolver) -> tuple[Any, Any]:
     resolver = IntrinsicResolver(template=runner.document, symbol_resolver=symbols)
     functions = resolver.default_intrinsic_function_map()
     functions[IntrinsicResolver.FN_SUB] = lambda args, _: runner.sub(args, runner.place)
+    functions[IntrinsicResolver.FN_SELECT] = lambda args, _: runner.select(args, runner.place)
     resolver.set_intrinsic_key_function_map(functions)
     conditionals = resolver.default_conditional_key_map()
     conditionals[IntrinsicResolver.FN_IF] = lambda args, _: runner.if_(args, runner.place)
