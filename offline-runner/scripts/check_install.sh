@@ -22,7 +22,7 @@ started=$SECONDS
 cp -R "$package/tests/fixtures/hello-project" "$work/project"
 cd "$work/project"
 bin="$work/venv/bin"
-echo "installed sfn-offline-runner into a fresh venv in $((SECONDS - started)) s"
+echo "installed sfn-offline-runner into a fresh venv in $((SECONDS - started)) s ($(du -sm "$work/venv" | cut -f1) MB)"
 
 "$bin/sfn-offline" run GreetStateMachine --input events/input.json --json >"$work/run.json" 2>/dev/null
 grep -q '"status": "SUCCEEDED"' "$work/run.json" || { cat "$work/run.json"; exit 1; }

@@ -16,6 +16,7 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 # Import names of the declared dependencies and of what they bring with them (moto's extras, boto3's parts).
 DEPENDENCY_MODULES = frozenset(
     {"moto", "boto3", "botocore", "jsonata", "yaml", "jsonpath_ng", "rich", "fastjsonschema"}
+    | {"samcli", "samtranslator", "werkzeug"}
 )
 
 
@@ -71,7 +72,7 @@ def test_the_dependency_list_names_what_the_package_imports() -> None:
     declared = " ".join(tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]).lower()
 
     # Then each directly imported third-party distribution is declared
-    for distribution in ("moto", "boto3", "jsonata-python", "pyyaml"):
+    for distribution in ("moto", "boto3", "jsonata-python", "pyyaml", "aws-sam-cli", "aws-sam-translator", "werkzeug"):
         assert distribution in declared
 
 

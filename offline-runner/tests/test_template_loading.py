@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sfn_offline.functions import load_function
-from sfn_offline.template import ACCOUNT, REGION, TemplateError, load_template, merge_globals
+from sfn_offline.template import ACCOUNT, REGION, TemplateError, load_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHAIN = FIXTURES / "chain" / "template.yaml"
@@ -74,20 +74,6 @@ def test_api_events_of_functions_and_state_machines_become_routes() -> None:
         "state_machine",
     )
     assert (routes["GET", "/hello"].target, routes["GET", "/hello"].target_kind) == ("HelloApiFunction", "function")
-
-
-def test_globals_merge_like_the_sam_transform() -> None:
-    # Maps merge, lists concatenate Globals first, scalars and intrinsics take the local value, Architectures replace
-    assert merge_globals({"Variables": {"A": "1", "B": "2"}}, {"Variables": {"B": "3"}}) == {
-        "Variables": {"A": "1", "B": "3"}
-    }
-    assert merge_globals([{"Ref": "GlobalLayer"}], [{"Ref": "OwnLayer"}]) == [
-        {"Ref": "GlobalLayer"},
-        {"Ref": "OwnLayer"},
-    ]
-    assert merge_globals({"Ref": "A"}, {"Fn::Sub": "b"}) == {"Fn::Sub": "b"}
-    assert merge_globals(30, 5) == 5
-    assert merge_globals(["x86_64"], ["arm64"], "Architectures") == ["arm64"]
 
 
 def test_unknown_references_name_their_place(tmp_path: Path) -> None:

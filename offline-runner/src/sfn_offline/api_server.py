@@ -37,18 +37,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import IO, Any, Final
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sfn_offline import report
 
 MISSING_ROUTE_STATUS: Final[int] = HTTPStatus.FORBIDDEN
 MISSING_ROUTE_BODY: Final[dict[str, str]] = {"message": "Missing Authentication Token"}
 _INTERNAL_ERROR: Final[dict[str, str]] = {"message": "Internal server error"}
+_BAD_REQUEST: Final[dict[str, str]] = {"message": "Bad request"}
 _STAGE: Final[str] = "Prod"
-_API_ID: Final[str] = "offline"
-_ACCOUNT: Final[str] = "123456789012"
 _PARAMETER: Final[re.Pattern[str]] = re.compile(r"\{([^}+]+)(\+?)\}")
 
 
@@ -127,18 +126,21 @@ class ApiApp:
                 return route, {name: unquote(values[_group(name)]) for name, _ in names}
         return None
 
-    def respond(
-        self, method: str, target: str, headers: dict[str, str], body: bytes, client: str
+    def respond(  # noqa: PLR0917  (one argument per part of the request)
+        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes, client: str, port: int
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one request: (status, headers, body)."""
+        """Answer one request arriving on ``port``: (status, headers, body); ``headers`` keep repeated names."""
         split = urlsplit(target)
         path = unquote(split.path) or "/"
         matched = self.match(method, path)
         if matched is None:
             return _json_response(MISSING_ROUTE_STATUS, MISSING_ROUTE_BODY)
         route, path_parameters = matched
-        build = http_api_event if route.payload_format == "2.0" else proxy_event
-        event = build(route, method, path, split.query, headers, body, path_parameters, client)
+        try:
+            event = api_event(route, method, target, headers, body, path_parameters, client, port)
+        except ValueError as exc:  # a request werkzeug cannot read (a malformed Host...): API Gateway answers 400
+            self._log.write(f"!! {method} {path}: bad request: {_one_line(str(exc))}\n")
+            return _json_response(HTTPStatus.BAD_REQUEST, _BAD_REQUEST)
         if route.target_kind == "function":
             return self._function(route, event)
         return self._state_machine(route, event)
@@ -220,112 +222,97 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def proxy_event(  # noqa: PLR0917  (one argument per part of the request)
+def api_event(  # noqa: PLR0917  (one argument per part of the request)
     route: Any,
     method: str,
-    path: str,
-    query: str,
-    headers: dict[str, str],
+    target: str,
+    headers: Sequence[tuple[str, str]],
     body: bytes,
     path_parameters: dict[str, str],
     client: str,
+    port: int,
 ) -> dict[str, Any]:
-    """The API Gateway REST (v1) Lambda proxy event for one request."""
-    multi_query = parse_qs(query, keep_blank_values=True)
-    text, encoded = _body_text(body)
+    """The Lambda event API Gateway sends ``route``'s function for one request, built by SAM CLI's own constructors.
+
+    ``sam local start-api`` builds its events with ``samcli.local.apigw.event_constructor`` from a Flask request;
+    a werkzeug request built from the same request (the route's Flask path as ``endpoint``, the matched path
+    parameters as ``view_args``) gives them what they read, so a REST (v1) or HttpApi (v2, or v1 with
+    ``version: "1.0"``) event is the one ``sam local start-api`` would send. Two things are set here because SAM CLI
+    sets them once per process (default arguments evaluated at import): ``requestContext.requestId`` and the
+    request time, which must differ between requests as on API Gateway. A body is base64-encoded when it is not
+    UTF-8 text (SAM CLI decides by the API's ``BinaryMediaTypes``, which the runner does not read).
+    """
+    # SAM CLI ships no type information.
+    from samcli.local.apigw.event_constructor import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        construct_v1_event,
+        construct_v2_event_http,
+    )
+    from samcli.local.apigw.path_converter import PathConverter  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    split = urlsplit(target)
+    request = _werkzeug_request(method, split.path or "/", split.query, headers, body, client, port)
+    request.endpoint = PathConverter.convert_path_to_flask(str(route.path))
+    request.view_args = path_parameters
+    binary_types = [] if _is_text(body) else ["*/*"]
     now = time.time()
-    return {
-        "resource": route.path,
-        "path": path,
-        "httpMethod": method,
-        "headers": dict(headers) or None,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
-        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": path_parameters or None,
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": _ACCOUNT,
-            "apiId": _API_ID,
-            "resourceId": "offline",
-            "resourcePath": route.path,
-            "httpMethod": method,
-            "path": f"/{_STAGE}{path}",
-            "stage": _STAGE,
-            "protocol": "HTTP/1.1",
-            "requestId": str(uuid.uuid4()),
-            "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(now * 1000),
-            "identity": {"sourceIp": client, "userAgent": headers.get("User-Agent")},
-            "domainName": headers.get("Host", "127.0.0.1"),
-        },
-        "body": text,
-        "isBase64Encoded": encoded,
+    request_time = datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    if route.payload_format == "2.0":
+        route_key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
+        event = construct_v2_event_http(
+            request, port, binary_types, route_key=route_key, request_time_epoch=int(now), request_time=request_time
+        )
+        event["requestContext"]["requestId"] = str(uuid.uuid4())
+        return dict(event)
+    api_type = "HttpApi" if route.event_type == "HttpApi" else "Api"
+    event = construct_v1_event(request, port, binary_types, stage_name=_STAGE, api_type=api_type)
+    event["requestContext"] |= {
+        "requestId": str(uuid.uuid4()),
+        "requestTime": request_time,
+        "requestTimeEpoch": int(now * 1000),
     }
+    return dict(event)
 
 
-def http_api_event(  # noqa: PLR0917  (one argument per part of the request)
-    route: Any,
+def _werkzeug_request(  # noqa: PLR0917
     method: str,
     path: str,
     query: str,
-    headers: dict[str, str],
+    headers: Sequence[tuple[str, str]],
     body: bytes,
-    path_parameters: dict[str, str],
     client: str,
-) -> dict[str, Any]:
-    """The API Gateway HTTP API Lambda event, payload format 2.0, for one request (``$default`` stage)."""
-    text, encoded = _body_text(body)
-    lowered = {name.lower(): value for name, value in headers.items()}
-    now = time.time()
-    route_key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": lowered,
-        "requestContext": {
-            "accountId": _ACCOUNT,
-            "apiId": _API_ID,
-            "domainName": lowered.get("host", "127.0.0.1"),
-            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": client,
-                "userAgent": lowered.get("user-agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": encoded,
-    }
-    # Absent, not empty, when the request has none: what API Gateway sends.
-    if "cookie" in lowered:
-        event["cookies"] = [part.strip() for part in lowered.pop("cookie").split(";") if part.strip()]
-    multi_query = parse_qs(query, keep_blank_values=True)
-    if multi_query:
-        event["queryStringParameters"] = {name: ",".join(values) for name, values in multi_query.items()}
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    if text is not None:
-        event["body"] = text
-    return event
+    port: int,
+) -> Any:
+    """A Flask-like request (werkzeug's, with ``endpoint`` and ``view_args`` settable) for SAM CLI's constructors."""
+    from werkzeug.datastructures import Headers  # noqa: PLC0415
+    from werkzeug.test import EnvironBuilder  # noqa: PLC0415
+    from werkzeug.wrappers import Request  # noqa: PLC0415
 
+    class _RoutedRequest(Request):
+        endpoint: str | None = None
+        view_args: dict[str, str] | None = None
 
-def _body_text(body: bytes) -> tuple[str | None, bool]:
-    """(the body as API Gateway passes it, whether it is base64): UTF-8 text as is, other bytes base64-encoded."""
-    if not body:
-        return None, False
+    values = Headers(list(headers))
+    builder = EnvironBuilder(
+        path=path,
+        method=method,
+        query_string=query,
+        headers=values,
+        data=body,
+        base_url=f"http://{values.get('Host') or f'127.0.0.1:{port}'}/",
+        environ_base={"REMOTE_ADDR": client, "SERVER_PROTOCOL": "HTTP/1.1"},
+    )
     try:
-        return body.decode("utf-8"), False
+        return builder.get_request(_RoutedRequest)
+    finally:
+        builder.close()
+
+
+def _is_text(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
     except UnicodeDecodeError:
-        return base64.b64encode(body).decode("ascii"), True
+        return False
+    return True
 
 
 def _proxy_response(result: Any, target: str, log: IO[str]) -> tuple[int, dict[str, str], bytes]:
@@ -355,11 +342,11 @@ def _request_handler(app: ApiApp, log: IO[str]) -> type[BaseHTTPRequestHandler]:
         server_version = "offline-api"
 
         def _serve(self) -> None:
+            port = self.server.server_port if isinstance(self.server, HTTPServer) else 0
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            headers = dict(self.headers.items())
             status, response_headers, payload = app.respond(
-                self.command, self.path, headers, body, self.client_address[0]
+                self.command, self.path, self.headers.items(), body, self.client_address[0], port
             )
             self.send_response(status)
             for name, value in response_headers.items():

@@ -59,8 +59,9 @@ Execute a state machine once, offline, and print its output and a summary.
 Two forms:
   run LOGICAL_ID [--template template.yaml] [--input FILE | --event FILE [--event-name NAME]] ...
       a state machine of the SAM template; its Lambda functions run in-process with their template environment,
-      its buckets exist (empty) in moto's S3, and every state machine of the template exists under its template
-      ARN, so nested states:startExecution (.sync, .sync:2) tasks and handlers calling Step Functions reach them.
+      its buckets and other resources exist (empty) in moto when the run can reach them (a Task, a Map reading or
+      writing S3, --s3-dir/--s3-out), and every state machine it can start exists under its template ARN, so
+      nested states:startExecution (.sync, .sync:2) tasks and handlers calling Step Functions reach them.
   run --definition FILE --input FILE [--substitution KEY=VALUE ...] [--function NAME=module.py:handler ...] ...
       a bare ASL file (JSON or YAML); ${KEY} placeholders are substituted, the result is validated.
 
@@ -636,14 +637,25 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                     plugins.after_run()
                 else:
                     from sfn_offline.functions import handlers_for  # noqa: PLC0415
-                    from sfn_offline.stack import OfflineStack, reachable_machines  # noqa: PLC0415
+                    from sfn_offline.stack import OfflineStack, reachable_machines, reaches_the_account  # noqa: PLC0415
 
-                    # Every machine of the template exists, so nested states:startExecution tasks find theirs.
                     handlers = recorder.wrap_functions(handlers_for(template), memory_of(template))
-                    # Only the machines this run can reach are parsed into moto (most of a run's start-up).
+                    # Only the machines this run can reach are parsed into moto (most of a run's start-up), and the
+                    # template's resources exist only when something may use them.
                     machines = reachable_machines(template, machine.logical_id)
+                    # (A plugin's before_run may expect them: "once the stores exist".)
+                    stores = bool(args.s3_dir or args.s3_out) or reaches_the_account(
+                        template.state_machines[logical_id].definition for logical_id in machines
+                    )
+                    stores = stores or any(plugin.before_run is not None for plugin in plugins.plugins)
                     with OfflineStack(
-                        template, functions=handlers, bedrock=bedrock, plugins=plugins, machines=machines, **options
+                        template,
+                        functions=handlers,
+                        bedrock=bedrock,
+                        plugins=plugins,
+                        machines=machines,
+                        stores=stores,
+                        **options,
                     ) as stack:
                         seed_buckets(template, args.s3_dir, stderr)
                         stack.listen(bars.listener)
@@ -651,7 +663,8 @@ def _run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:  # 
                             arn = stack.start(machine.logical_id, execution_input)
                         bars.watch(arn)
                         result = stack.wait(arn, timeout=args.timeout, on_event=progress)
-                        nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
+                        if not args.json or args.graph or args.html or args.report:  # the only readers
+                            nested = nested_executions(stack, str(getattr(result, "execution_arn", "")))
             except TimeoutError as exc:  # engines that raise instead of returning TIMED_OUT
                 result = _timed_out(str(exc))
             write_buckets(args.s3_out, stderr)

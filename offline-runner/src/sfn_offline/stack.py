@@ -24,7 +24,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -73,6 +73,9 @@ class OfflineStack:
     machines
         Logical ids of the machines to create; by default every one (see :func:`reachable_machines` for the ones a
         single run can reach).
+    stores
+        Whether the template's resources (buckets, tables, queues...) are created in moto; a run whose machines
+        cannot reach them (:func:`reaches_the_account`) skips them, and with them most of moto's service start-up.
     plugins
         The project's hooks (:mod:`sfn_offline.plugin`); by default the ones the ``pyproject.toml`` beside the
         template names. Their ``before_run`` runs once the stores exist, their ``after_run`` on closing.
@@ -90,6 +93,7 @@ class OfflineStack:
         sync_timeout: float = 300.0,
         plugins: Plugins | None = None,
         machines: Collection[str] | None = None,
+        stores: bool = True,
     ) -> None:
         self.template = template
         self.created: tuple[str, ...] = tuple(template.state_machines if machines is None else machines)
@@ -98,6 +102,7 @@ class OfflineStack:
         self._bedrock = bedrock
         self._engine_options: dict[str, Any] = {"time_scale": time_scale, "mock": mock, "trace": trace}
         self._sync_timeout = sync_timeout
+        self._stores = stores
         self._engine: OfflineEngine | None = None
         self._scope = contextlib.ExitStack()
         self.functions: Mapping[str, Handler] = {}
@@ -120,7 +125,8 @@ class OfflineStack:
         )
         with contextlib.ExitStack() as scope:
             self._engine = scope.enter_context(engine)
-            create_stores(self.template)
+            if self._stores:
+                create_stores(self.template)
             plugins.before_run()
             scope.callback(plugins.after_run)
             for machine in (self.template.state_machines[logical_id] for logical_id in self.created):
@@ -241,6 +247,22 @@ def reachable_machines(template: Template, logical_id: str) -> tuple[str, ...]:
             if other.logical_id not in found and other.arn in text
         ]
     return tuple(found)
+
+
+def reaches_the_account(definitions: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether an execution of these definitions can reach the emulated account: through a Task state (a service
+    integration, or a function whose code calls AWS) or a Map state that reads or writes S3 (``ItemReader``,
+    ``ResultWriter``). Pass, Choice, Wait, Succeed and Fail states, intrinsics and JSONata reach nothing."""
+    pending: list[Any] = list(definitions)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if value.get("Type") == "Task" or "ItemReader" in value or "ResultWriter" in value:
+                return True
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def sync_response(result: ExecutionResult, *, machine_arn: str, name: str, input_text: str) -> dict[str, Any]:

@@ -5,7 +5,10 @@ The template is resolved the way CloudFormation would resolve it in one offline 
 and friends, in their short (``!Ref``) and long (``Fn::GetAtt``) forms. Only what the runner uses is resolved:
 function code, handler, runtime, layers, environment, timeout and memory; state machine names, definitions and
 events; bucket names. Anything else in the template (IAM, log groups, outputs) is left alone, so an intrinsic this
-module does not know only matters when the runner needs its value.
+module does not know only matters when the runner needs its value. The intrinsic functions are SAM CLI's
+(``samcli.lib.intrinsic_resolver``, what ``sam local`` uses) and ``Globals`` merge as samtranslator's transform
+merges them; the runner keeps its own code only where they differ from CloudFormation (see
+:func:`_sam_cli_resolver`), and parameter checks (``AllowedValues``, ``Number``...), which SAM CLI does not make.
 
 Physical names are deterministic: the stack is called ``offline``; a function is named by its ``FunctionName`` or
 else its logical id (as ``sam local invoke`` names it), a state machine by ``Name``/``StateMachineName`` or its
@@ -83,7 +86,11 @@ class DefinitionWarning(UserWarning):
 # ---------------------------------------------------------------- YAML
 
 
-class CloudFormationLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster on a large template), else PyYAML's own.
+_SAFE_LOADER: Final[type] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CloudFormationLoader(_SAFE_LOADER):  # type: ignore[misc]
     """Safe YAML loader for CloudFormation: ``!Ref X`` -> ``{"Ref": "X"}``, ``!Fn X`` -> ``{"Fn::Fn": X}``.
 
     ``!GetAtt A.B.C`` becomes ``["A", "B.C"]`` (the attribute may contain dots), and dates stay strings
@@ -91,8 +98,7 @@ class CloudFormationLoader(yaml.SafeLoader):
     the same but importing it costs seconds (it pulls in sympy and networkx).
     """
 
-    # PyYAML keeps the resolvers per class (its stubs say per instance; ruff rightly wants ClassVar for a class's dict).
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {  # type: ignore[misc]
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -120,7 +126,7 @@ CloudFormationLoader.add_multi_constructor("!", _construct_short_form)
 
 def load_yaml(text: str) -> Any:
     """Parse CloudFormation YAML (or JSON, which is YAML) with :class:`CloudFormationLoader`."""
-    return yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506  (a SafeLoader subclass)
+    return yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506  (a safe loader subclass)
 
 
 # ---------------------------------------------------------------- public model
@@ -348,10 +354,12 @@ class _Resolver:
         self.document = document
         self.resources: dict[str, Any] = document.get("Resources") or {}
         self.parameters = parameters
-        self.mappings: dict[str, Any] = document.get("Mappings") or {}
         self.condition_specs: dict[str, Any] = document.get("Conditions") or {}
         self._conditions: dict[str, bool] = {}
         self._naming: set[str] = set()
+        self._sam: Any = None
+        self._symbols: Any = None
+        self.place = "Resources"
         self.pseudo: dict[str, Any] = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
@@ -372,29 +380,16 @@ class _Resolver:
             if name not in self.condition_specs:
                 raise self.error(place, f"no condition {name!r} in Conditions")
             self._conditions[name] = False  # a cycle evaluates to False instead of recursing forever
-            self._conditions[name] = self._truth(self.condition_specs[name], f"Conditions.{name}")
+            spec = self.condition_specs[name]
+            where = f"Conditions.{name}"
+            if isinstance(spec, dict) and set(spec) == {"Condition"}:
+                value: Any = self.condition(str(spec["Condition"]), where)
+            else:
+                value = self.resolve(spec, where)
+            if not isinstance(value, bool):
+                raise self.error(where, f"not a condition: {spec!r}")
+            self._conditions[name] = value
         return self._conditions[name]
-
-    def _truth(self, spec: Any, place: str) -> bool:
-        if isinstance(spec, dict) and len(spec) == 1:
-            ((key, args),) = spec.items()
-            if key == "Condition":
-                return self.condition(str(args), place)
-            if key == "Fn::Equals":
-                left, right = (self.resolve(arg, f"{place}.{key}") for arg in args)
-                return _as_text(left) == _as_text(right)
-            if key == "Fn::Not":
-                return not self._truth(args[0], f"{place}.{key}")
-            if key == "Fn::And":
-                return all(self._truth(arg, f"{place}.{key}") for arg in args)
-            if key == "Fn::Or":
-                return any(self._truth(arg, f"{place}.{key}") for arg in args)
-        value = self.resolve(spec, place)
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in {"true", "false"}:
-            return str(value).lower() == "true"
-        raise self.error(place, f"not a condition: {spec!r}")
 
     def resource_exists(self, logical_id: str) -> bool:
         resource = self.resources.get(logical_id)
@@ -406,58 +401,62 @@ class _Resolver:
     # -------------------------------------------------------- values
 
     def resolve(self, value: Any, place: str) -> Any:
-        """``value`` with every intrinsic function evaluated; ``_NO_VALUE`` for ``AWS::NoValue``."""
+        """``value`` with every intrinsic function evaluated; ``_NO_VALUE`` for ``AWS::NoValue``.
+
+        Maps and lists are walked here, so an error names the property path down to the intrinsic; each intrinsic
+        is evaluated by SAM CLI's ``IntrinsicResolver`` (what ``sam local`` uses), with the runner's symbol table
+        for ``Ref``/``Fn::GetAtt`` and the runner's own ``Fn::Sub``, ``Fn::If``, ``Fn::Equals`` and ``Fn::Select`` (see
+        :func:`_sam_cli_resolver` for why).
+        """
         if isinstance(value, list):
             items = [self.resolve(item, f"{place}[{i}]") for i, item in enumerate(value)]
             return [item for item in items if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if len(value) == 1:
-            ((key, args),) = value.items()
-            inner = f"{place}.{key}"
-            if key == "Ref":
-                return self.ref(str(args), inner)
-            if key == "Fn::GetAtt":
-                args = self.resolve(args, inner)
-                parts = args.split(".", 1) if isinstance(args, str) else list(args)
-                if len(parts) != 2:
-                    raise self.error(inner, f"expected [LogicalId, Attribute], got {args!r}")
-                return self.get_att(str(parts[0]), str(parts[1]), inner)
-            if key == "Fn::Sub":
-                return self.sub(args, inner)
-            if key == "Fn::Join":
-                separator, items = self.resolve(args, inner)
-                return str(separator).join(_as_text(item) for item in _as_list(items))
-            if key == "Fn::If":
-                name, when_true, when_false = args
-                chosen = when_true if self.condition(str(name), inner) else when_false
-                return self.resolve(chosen, inner)
-            if key == "Fn::Select":
-                index, items = self.resolve(args, inner)
-                items = _as_list(items)
-                try:
-                    return items[int(index)]
-                except (IndexError, ValueError) as exc:
-                    raise self.error(inner, f"index {index!r} out of range") from exc
-            if key == "Fn::Split":
-                separator, text = self.resolve(args, inner)
-                return str(text).split(str(separator))
-            if key == "Fn::FindInMap":
-                map_name, top, second = (_as_text(v) for v in self.resolve(args[:3], inner))
-                try:
-                    return self.mappings[map_name][top][second]
-                except (KeyError, TypeError) as exc:
-                    raise self.error(inner, f"no {map_name}.{top}.{second} in Mappings") from exc
-            if key == "Fn::Base64":
-                return base64.b64encode(_as_text(self.resolve(args, inner)).encode()).decode()
-            if key == "Fn::GetAZs":
-                return [f"{REGION}{zone}" for zone in "abcdef"]
-            if key in {"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"}:
-                return self._truth(value, place)
-            if key in {"Fn::ImportValue", "Fn::Transform", "Fn::GetStackOutput"}:
-                raise self.error(inner, f"{key} needs other stacks or macros; it cannot be resolved offline")
+        if len(value) == 1 and next(iter(value)) in _INTRINSICS:
+            return self._intrinsic(value, f"{place}.{next(iter(value))}")
         resolved = {k: self.resolve(v, f"{place}.{k}") for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def _intrinsic(self, value: dict[str, Any], place: str) -> Any:
+        if self._sam is None:
+            self._sam, self._symbols = _sam_cli_resolver(self)
+        outer, self.place = self.place, place
+        try:
+            return _without_no_value(self._sam.intrinsic_property_resolver(value, False, parent_function=place))
+        except TemplateError:
+            raise
+        except RecursionError as exc:
+            raise self.error(place, "the value refers to itself") from exc
+        except Exception as exc:
+            # SAM CLI's InvalidIntrinsicException and InvalidSymbolException, and what its type checks let through.
+            raise self.error(place, " ".join(str(exc).split())) from exc
+        finally:
+            self.place = outer
+
+    def if_(self, args: Any, place: str) -> Any:
+        """``Fn::If``: only the chosen branch is evaluated, as CloudFormation does."""
+        if not isinstance(args, list) or len(args) != 3:
+            raise self.error(place, f"expected [Condition, ValueIfTrue, ValueIfFalse], got {args!r}")
+        name, when_true, when_false = args
+        return self.resolve(when_true if self.condition(str(name), place) else when_false, place)
+
+    def equals(self, args: Any, place: str) -> bool:
+        """``Fn::Equals``: CloudFormation compares the two values as strings (a Number parameter equals ``3``)."""
+        if not isinstance(args, list) or len(args) != 2:
+            raise self.error(place, f"expected [Value1, Value2], got {args!r}")
+        left, right = (self.resolve(arg, place) for arg in args)
+        return _as_text(left) == _as_text(right)
+
+    def select(self, args: Any, place: str) -> Any:
+        """``Fn::Select``: the index may be text (``!Select ["1", [...]]``, as AWS's own examples write it)."""
+        resolved = self.resolve(args, place)
+        if not isinstance(resolved, list) or len(resolved) != 2 or not isinstance(resolved[1], list):
+            raise self.error(place, f"expected [Index, [Value, ...]], got {resolved!r}")
+        index, items = resolved
+        if isinstance(index, bool) or not str(index).strip().isdigit() or int(index) >= len(items):
+            raise self.error(place, f"index {index!r} is not one of the {len(items)} values")
+        return items[int(index)]
 
     def sub(self, args: Any, place: str) -> str:
         if isinstance(args, list):
@@ -482,12 +481,17 @@ class _Resolver:
         return _SUB_VARIABLE.sub(replace, text)
 
     def ref(self, name: str, place: str) -> Any:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in self.pseudo:
-            return self.pseudo[name]
+        """``Ref``: a parameter or pseudo-parameter (SAM CLI's symbol table), else a resource of the template."""
+        if self._sam is None:
+            self._sam, self._symbols = _sam_cli_resolver(self)
+        outer, self.place = self.place, place
+        try:
+            return self._symbols.resolve_symbols(name, "Ref")
+        finally:
+            self.place = outer
+
+    def resource_ref(self, name: str, place: str) -> Any:
+        """``Ref`` to a resource: the physical name or ARN the runner gives it offline."""
         resource_type = self._type_of(name, place)
         if resource_type in FUNCTION_TYPES:
             return self.function_name(name)
@@ -582,6 +586,69 @@ class _Resolver:
         return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:layer:{name}:1"
 
 
+# The intrinsic functions SAM CLI's IntrinsicResolver evaluates (its function maps' keys, named here so a value
+# without any never imports SAM CLI).
+_INTRINSICS: Final = frozenset(
+    {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Split", "Fn::Select", "Fn::Base64", "Fn::FindInMap"}
+    | {"Fn::Transform", "Fn::GetAZs", "Fn::ImportValue", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"}
+)
+
+
+def _sam_cli_resolver(runner: _Resolver) -> tuple[Any, Any]:
+    """SAM CLI's ``IntrinsicResolver`` over the template, with the runner's symbols and four functions of its own;
+    the resolver and its symbol table.
+
+    SAM CLI evaluates ``Fn::Join``, ``Fn::Split``, ``Fn::Base64``, ``Fn::FindInMap``,
+    ``Fn::GetAZs``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` and ``Ref`` to parameters and pseudo-parameters. The
+    runner keeps (each with a test in ``test_template_intrinsics.py`` showing SAM CLI's different answer):
+
+    - ``Ref``/``Fn::GetAtt`` to resources: the physical names and ARNs of the resources the runner emulates (SAM
+      CLI's table answers the logical id, or a Lambda ARN for any ``Arn``), ``AWS::NoValue`` removing the property
+      (SAM CLI leaves ``None``), and a resource whose Condition is false not existing;
+    - ``Fn::Sub``: SAM CLI's leaves ``${!Literal}`` as is and matches only alphanumeric names;
+    - ``Fn::If``: SAM CLI's evaluates both branches, so the untaken one may fail on a resource that does not exist;
+    - ``Fn::Equals``: SAM CLI's compares Python values, so a parameter ``"3"`` does not equal ``3``;
+    - ``Fn::Select``: SAM CLI's refuses a text index, as in AWS's own example ``!Select ["1", [...]]`` (and any
+      ``Ref`` to a Number parameter, which is text).
+    """
+    from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        IntrinsicResolver,
+    )
+    from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        IntrinsicsSymbolTable,
+    )
+
+    class RunnerSymbols(IntrinsicsSymbolTable):  # type: ignore[misc]  # SAM CLI ships no types
+        def resolve_symbols(self, logical_id: str, resource_attribute: str, ignore_errors: bool = False) -> Any:
+            if logical_id == "AWS::NoValue":
+                return _NO_VALUE
+            if logical_id in self.logical_id_translator:
+                return super().resolve_symbols(logical_id, resource_attribute, ignore_errors)
+            if resource_attribute == IntrinsicResolver.REF:
+                return runner.resource_ref(logical_id, runner.place)
+            return runner.get_att(logical_id, resource_attribute, runner.place)
+
+    symbols = RunnerSymbols(template=runner.document, logical_id_translator={**runner.pseudo, **runner.parameters})
+    resolver = IntrinsicResolver(template=runner.document, symbol_resolver=symbols)
+    functions = resolver.default_intrinsic_function_map()
+    functions[IntrinsicResolver.FN_SUB] = lambda args, _: runner.sub(args, runner.place)
+    functions[IntrinsicResolver.FN_SELECT] = lambda args, _: runner.select(args, runner.place)
+    resolver.set_intrinsic_key_function_map(functions)
+    conditionals = resolver.default_conditional_key_map()
+    conditionals[IntrinsicResolver.FN_IF] = lambda args, _: runner.if_(args, runner.place)
+    conditionals[IntrinsicResolver.FN_EQUALS] = lambda args, _: runner.equals(args, runner.place)
+    resolver.set_conditional_function_map(conditionals)
+    return resolver, symbols
+
+
+def _without_no_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_without_no_value(item) for item in value if item is not _NO_VALUE]
+    if isinstance(value, dict):
+        return {key: _without_no_value(item) for key, item in value.items() if item is not _NO_VALUE}
+    return value
+
+
 _REF_FORMATS: Final[dict[str, Callable[[str], str]]] = {
     "AWS::SQS::Queue": lambda name: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
     "AWS::SNS::Topic": lambda name: f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
@@ -607,10 +674,6 @@ def _as_text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 # ---------------------------------------------------------------- parameters and Globals
@@ -649,48 +712,23 @@ def _parameters(file: str, declared: Mapping[str, Any], overrides: Mapping[str, 
     return values
 
 
-def merge_globals(global_value: Any, local_value: Any, path: str = "") -> Any:
-    """Merge a ``Globals`` value into a resource's own, as the SAM transform does.
+def _sam_globals(file: str, document: dict[str, Any]) -> Any:
+    """samtranslator's ``Globals`` of the template (the SAM transform's own merge), or None without a Globals section.
 
-    Rules of aws-sam-translator 1.115.0 (``samtranslator/plugins/globals/globals.py``, ``_do_merge``): maps are
-    merged key by key, recursively; lists are concatenated, Globals first (``_merge_lists``: "global + local"), so
-    ``Globals.Function.Layers`` come before a function's own Layers; scalars and intrinsic functions (a one-key map
-    such as ``{"Ref": ...}`` counts as a scalar) take the resource's value; ``Architectures`` is replaced, not
-    concatenated (``CUSTOM_STRATEGIES``).
+    Imported only for a template with Globals; an invalid section (a property SAM does not take globally) is a
+    :class:`TemplateError`, as ``sam build`` refuses it.
     """
-    if path == "Architectures":
-        return local_value
-    global_is_map = isinstance(global_value, dict) and not _is_intrinsic(global_value)
-    local_is_map = isinstance(local_value, dict) and not _is_intrinsic(local_value)
-    if global_is_map and local_is_map:
-        merged = dict(global_value)
-        for key, value in local_value.items():
-            child = f"{path}.{key}".lstrip(".")
-            merged[key] = merge_globals(merged[key], value, child) if key in merged else value
-        return merged
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return global_value + local_value
-    return local_value
+    if not document.get("Globals"):
+        return None
+    from samtranslator.plugins.globals.globals import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        Globals,
+        InvalidGlobalsSectionException,
+    )
 
-
-def _is_intrinsic(value: dict[str, Any]) -> bool:
-    return len(value) == 1 and next(iter(value)) in {"Ref", "Condition"} | {
-        key for key in value if str(key).startswith("Fn::")
-    }
-
-
-# Properties SAM does not take from Globals.Function ("Everything on Serverless::Function except Role, Policies,
-# FunctionName, Events", samtranslator/plugins/globals/globals.py).
-_NOT_GLOBAL: Final = frozenset({"Role", "Policies", "FunctionName", "Events"})
-
-
-def _with_globals(properties: dict[str, Any], globals_: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(properties)
-    for key, value in globals_.items():
-        if key in _NOT_GLOBAL:
-            continue
-        merged[key] = merge_globals(value, merged[key], key) if key in merged else value
-    return merged
+    try:
+        return Globals(document)
+    except InvalidGlobalsSectionException as exc:
+        raise TemplateError(f"{file}: Globals: {' '.join(exc.message.split())}") from exc
 
 
 # ---------------------------------------------------------------- loading
@@ -731,7 +769,7 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
         raise TemplateError(f"{file}: Resources: a template needs a Resources map")
     parameters = _parameters(file, document.get("Parameters") or {}, parameter_overrides or {})
     resolver = _Resolver(path, document, parameters)
-    globals_ = document.get("Globals") or {}
+    globals_ = _sam_globals(file, document)
 
     functions: dict[str, FunctionSpec] = {}
     state_machines: dict[str, StateMachineSpec] = {}
@@ -745,13 +783,13 @@ def load_template(path: Path | str, parameter_overrides: Mapping[str, str] | Non
         resource_type = resource.get("Type")
         properties = resource.get("Properties") or {}
         if resource_type in FUNCTION_TYPES:
-            if resource_type == "AWS::Serverless::Function":
-                properties = _with_globals(properties, globals_.get("Function") or {})
+            if resource_type == "AWS::Serverless::Function" and globals_ is not None:
+                properties = globals_.merge(resource_type, properties, logical_id)
             functions[logical_id] = _function(resolver, logical_id, resource_type, properties)
             apis.extend(_routes(resolver, logical_id, "function", properties))
         elif resource_type in STATE_MACHINE_TYPES:
-            if resource_type == "AWS::Serverless::StateMachine":
-                properties = _with_globals(properties, globals_.get("StateMachine") or {})
+            if resource_type == "AWS::Serverless::StateMachine" and globals_ is not None:
+                properties = globals_.merge(resource_type, properties, logical_id)
             state_machines[logical_id] = _state_machine(resolver, logical_id, resource_type, properties)
             apis.extend(_routes(resolver, logical_id, "state_machine", properties))
         elif resource_type in EMULATED_RESOURCE_TYPES:
@@ -964,7 +1002,7 @@ def _read_definition(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             raise DefinitionError(where, [f"line {exc.lineno} column {exc.colno}: not JSON: {exc.msg}"]) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506  (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
