@@ -1,8 +1,8 @@
 """Parse each JSONata and JSONPath expression text once per process (moto parses them again at every evaluation).
 
-JSONata: moto hands over one program per evaluation, ``(`` + declarations + the state's expression + ``)``, where the
-declarations are the intrinsic functions it uses (fixed texts) and the data it reads, JSON-encoded:
-``$states:={...};$name:=...;``. The data changes at every evaluation, so a cache keyed by the whole text would rarely
+JSONata: moto hands over one program per evaluation, ``(`` + declarations + the state's expression + ``)`` (inside
+``$type(...)`` or ``$exists(...)`` when it checks an output), where the declarations are the intrinsic functions it
+uses (fixed texts) and the data it reads, JSON-encoded: ``$states:={...};$name:=...;``. The data changes at every evaluation, so a cache keyed by the whole text would rarely
 hit, and parsing the data as JSONata is most of the cost (the data is often larger than the expression). So
 :func:`evaluate_jsonata` reads the leading data declarations back with :mod:`json` (C speed), converts them to the
 values JSONata's own parser would have built (``null`` as JSONata's null, numbers as its tokenizer reads them, arrays
@@ -30,6 +30,8 @@ _CACHE_SIZE: Final[int] = 1024
 # moto's encoding of a data declaration: `$name:=`, the JSON value, `;` (encode_jsonata_variable_declarations).
 _DATA_DECLARATION: Final[re.Pattern[str]] = re.compile(r"\$([A-Za-z0-9_]+):=")
 _FUNCTION_DECLARATION_NAME: Final[re.Pattern[str]] = re.compile(r"\$([A-Za-z0-9_]+):=function")
+# moto's output checks evaluate the whole program again inside one of these calls (asl/jsonata/validations.py).
+_PROGRAM_OPENINGS: Final[tuple[str, ...]] = ("(", "$type((", "$exists((")
 
 
 def _jsonata_number(text: str) -> Any:
@@ -76,9 +78,10 @@ def split_program(program: str) -> tuple[str, dict[str, Any]]:
 
     The text that remains gives, evaluated with those values bound around it, what ``program`` gives.
     """
-    if not program.startswith("("):
+    opening = next((text for text in _PROGRAM_OPENINGS if program.startswith(text)), None)
+    if opening is None:
         return program, {}
-    position = 1
+    position = len(opening)
     kept_functions: set[str] = set()
     declarations = _function_declarations()
     while True:
