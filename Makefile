@@ -38,11 +38,14 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-# The checks after setup, longest first: `make check` runs them two at a time (the project's tests on two workers
-# themselves), each one's output printed whole when it ends, and fails if any of them fails (after all have run).
-CHECKS := test-project test-runner runtime-checks checkov runner-install typecheck cfn-lint wheel-check lint
+# The checks after setup, longest first. `make check` runs three at a time: the project's tests on two workers, and
+# beside them two of the single-process checks, which are about as much work in all as the tests and would otherwise
+# queue behind one another. Each check's output is printed whole when it ends; make check fails if any check fails
+# (after all have run).
+CHECKS := test-project runtime-checks test-runner checkov runner-install typecheck cfn-lint wheel-check lint
+CHECK_JOBS ?= 3
 check: setup chromium  ## every check CI runs
-	$(MAKE) --no-print-directory --jobs=2 --output-sync=target --keep-going $(CHECKS)
+	$(MAKE) --no-print-directory --jobs=$(CHECK_JOBS) --output-sync=target --keep-going $(CHECKS)
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
