@@ -2,11 +2,12 @@
 
 JSONata: moto hands over one program per evaluation, ``(`` + declarations + the state's expression + ``)`` (inside
 ``$type(...)`` or ``$exists(...)`` when it checks an output), where the declarations are the intrinsic functions it
-uses (fixed texts) and the data it reads, JSON-encoded: ``$states:={...};$name:=...;``. The data changes at every evaluation, so a cache keyed by the whole text would rarely
-hit, and parsing the data as JSONata is most of the cost (the data is often larger than the expression). So
-:func:`evaluate_jsonata` reads the leading data declarations back with :mod:`json` (C speed), converts them to the
-values JSONata's own parser would have built (``null`` as JSONata's null, numbers as its tokenizer reads them, arrays
-as its arrays), binds them in the frame that encloses the program, and parses the rest, whose text repeats, once.
+uses (fixed texts) and the data it reads, JSON-encoded: ``$states:={...};$name:=...;``. The data changes at every
+evaluation, so a cache keyed by the whole text would rarely hit, and parsing the data as JSONata is most of the cost
+(the data is often larger than the expression). So :func:`evaluate_jsonata` reads the leading data declarations back
+with :mod:`json` (C speed), converts them to the values JSONata's own parser would have built (``null`` as JSONata's
+null, numbers as its tokenizer reads them, arrays as its arrays), binds them in the frame that encloses the program,
+and parses the rest, whose text repeats, once.
 
 The result is the one the whole program gives: the program's block sees the same names with the same values, in the
 same order (a later declaration shadows an earlier one). Anything the reader does not recognise exactly (a value JSON
