@@ -10,8 +10,13 @@ CHECKOV_VERSION := 3.3.30
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --locked
 PY_SOURCES := layers functions tests tools benchmarks packages offline-runner
+# Bytecode caches in one folder outside the sources, written even where the environment sets PYTHONDONTWRITEBYTECODE:
+# without them each Python process of make check (pytest workers, the CLI tests' subprocesses, the fuzz workers, sam,
+# cfn-lint) compiles every module it imports again, about a second each.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup generate demo run check lint typecheck test test-runtime runner-install sam-validate cfn-lint sam-build build wheel wheel-check \
+.PHONY: help setup generate demo run check lint typecheck test test-project test-runner runtime-checks test-runtime runner-install sam-validate cfn-lint sam-build build wheel wheel-check \
 	deploy changeset smoke asl-retries generate-schema chromium screenshot checkov fuzz bench clean
 
 # Deployment environment: a samconfig.toml environment (dev or prod).
@@ -33,7 +38,14 @@ setup: $(UV)  ## install the locked dependencies into .venv
 demo: setup  ## run the main job offline: the three Lambdas on the sample events, S3 emulated
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tools.demo
 
-check: setup chromium lint typecheck test test-runtime runner-install sam-validate cfn-lint checkov sam-build wheel-check  ## every check CI runs
+# The checks after setup, longest first. `make check` runs three at a time: the project's tests on two workers, and
+# beside them two of the single-process checks, which are about as much work in all as the tests and would otherwise
+# queue behind one another. Each check's output is printed whole when it ends; make check fails if any check fails
+# (after all have run).
+CHECKS := test-project runtime-checks test-runner checkov runner-install typecheck cfn-lint wheel-check lint
+CHECK_JOBS ?= 3
+check: setup chromium  ## every check CI runs
+	$(MAKE) --no-print-directory --jobs=$(CHECK_JOBS) --output-sync=target --keep-going $(CHECKS)
 
 lint:  ## ruff lint and format check, and the layer's import contracts (pyproject.toml [tool.importlinter])
 	$(RUN) ruff check $(PY_SOURCES)
@@ -43,12 +55,23 @@ lint:  ## ruff lint and format check, and the layer's import contracts (pyprojec
 typecheck:  ## mypy (strict) on the runtime code, the handlers, the offline runner and the project's tools
 	$(RUN) mypy layers/runtime/companion functions offline-runner/src/sfn_offline tools
 
-test:  ## pytest: the project's tests, then the offline runner's own (deployed-stack tests skip without a stack)
-	$(RUN) pytest
+test: test-project test-runner  ## pytest: the project's tests, then the offline runner's own
+
+# pytest-xdist workers; one test module per worker (--dist loadfile): modules share fixtures between their tests.
+TEST_WORKERS ?= 2
+test-project:  ## the project's tests on TEST_WORKERS processes (deployed-stack tests skip without a stack)
+	$(RUN) pytest --numprocesses=$(TEST_WORKERS) --dist=loadfile
+
+test-runner:  ## the offline runner's own tests
 	$(RUN) pytest -c offline-runner/pyproject.toml offline-runner/tests
 
 test-runtime:  ## the unit tests again on the Lambda runtime's Python (3.13), in .venv-py313
 	UV_PROJECT_ENVIRONMENT=.venv-py313 tools/with_runtime_python.sh $(RUN) --python 3.13 pytest tests/unit -q
+
+# sam build waits for the unit tests on 3.13 (both set up the runtime's interpreter: tools/with_runtime_python.sh)
+# and for sam validate (both use SAM CLI's settings folder), so that it never runs beside either.
+runtime-checks: test-runtime sam-validate
+	$(MAKE) --no-print-directory sam-build
 
 runner-install:  ## install the offline runner into a fresh venv outside the repo; run, invoke, api on its fixture
 	offline-runner/scripts/check_install.sh $(UV)
@@ -122,4 +145,4 @@ fuzz:  ## the fuzz tier's full run: 11,000 hostile events across the ten functio
 	PYTHONPATH=layers/runtime:functions $(RUN) python -m tests.fuzz.run --events-per-function 1100 --seed 1
 
 clean:  ## remove build output and caches
-	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam dist .venv-py313 .pytest_cache .mypy_cache .ruff_cache .hypothesis .pycache

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from sfn_offline.testing import botocore_data_read_once
 
 from tools.local_lambda import LocalLambdaContext, load_handler
 
@@ -22,6 +23,13 @@ BUCKET = "companion-test-payloads"
 settings.register_profile("default", max_examples=100)
 settings.register_profile("thorough", max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once() -> Iterator[None]:
+    """moto starts a new boto3 session per test; one botocore loader for the run reads each service model once."""
+    with botocore_data_read_once():
+        yield
 
 
 @pytest.fixture(autouse=True)

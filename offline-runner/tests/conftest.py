@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sfn_offline.testing import ScriptedBedrock
+from sfn_offline.testing import ScriptedBedrock, botocore_data_read_once
 
 
 @pytest.fixture
@@ -22,6 +22,13 @@ def bedrock() -> ScriptedBedrock:
 
 
 BUCKET = "runner-test-payloads"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once() -> Iterator[None]:
+    """moto starts a new boto3 session per test; one botocore loader for the run reads each service model once."""
+    with botocore_data_read_once():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,8 @@ Touch points (each installed once, process-wide, by :func:`install`):
   handler's ``FunctionTimeoutError`` into ``States.Timeout``.
 - :func:`patch_parse_cache`: ``AmazonStateLanguageParser.parse`` parses a definition text once per process (moto
   parses it at CreateStateMachine and again at every StartExecution) and hands out deep copies of the pristine program.
+- :func:`sfn_offline.expression_cache.install`: ``ResultPath`` (which imported ``jsonpath_ng.parse`` by name) parses
+  each path once per process; :func:`extract_json` and :func:`evaluate_jsonata` use the same module's caches.
 - :func:`patch_boto_client_cache`: ``boto_client_for`` (imported by name into the task services) reuses one client per
   region and service instead of building one per task call.
 - :func:`hook_execution_events`: ``EventManager._publish_history_event`` (called under the manager's lock, so in id
@@ -80,7 +82,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sfn_offline import moto_fidelity
+from sfn_offline import expression_cache, moto_fidelity
 from sfn_offline.asl_types import event_details, s3_client
 from sfn_offline.bedrock_api import BedrockBackend, BedrockServiceError
 from sfn_offline.integrations import (
@@ -160,6 +162,7 @@ def install() -> None:
         patch_s3_sdk_bodies()
         patch_lambda_timeout()
         patch_parse_cache()
+        expression_cache.install()
         patch_boto_client_cache()
         hook_execution_events()
         patch_mocked_responses()
@@ -584,10 +587,9 @@ def is_definite_path(parsed: Any) -> bool:
 
 def extract_json(path: str, data: Any) -> Any:
     """AWS's JSONPath: a definite path returns its value (or fails when absent); other paths return a list."""
-    from jsonpath_ng.ext import parse  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError  # noqa: PLC0415
 
-    parsed = parse(path)
+    parsed = expression_cache.jsonpath(path)
     matches = parsed.find(data)
     if is_definite_path(parsed):
         if not matches:
@@ -1276,7 +1278,7 @@ def _unavailable_function(env: Any, ex: Exception) -> Any:
 def evaluate_jsonata(expression: str) -> Any:
     """moto hands over a whole program (variable bindings prepended as ``$x:=...;``); evaluate it with no input."""
     try:
-        import jsonata  # noqa: PLC0415  (jsonata-python; only definitions using JSONata need it)
+        import jsonata  # noqa: F401, PLC0415  (jsonata-python; only definitions using JSONata need it)
     except ImportError as exc:
         raise RuntimeError(
             "QueryLanguage JSONata and $variables need the jsonata-python package (pip install jsonata-python)"
@@ -1284,9 +1286,7 @@ def evaluate_jsonata(expression: str) -> Any:
     from sfn_offline.moto_fidelity import QueryEvaluationError  # noqa: PLC0415
 
     try:
-        program = jsonata.Jsonata(expression)
-        program.register_lambda("hash", jsonata_hash)
-        return program.evaluate(None)
+        return expression_cache.evaluate_jsonata(expression, {"hash": jsonata_hash})
     except Exception as exc:
         message = str(exc)
         current = getattr(exc, "current", None)

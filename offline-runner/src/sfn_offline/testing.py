@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,4 +61,24 @@ def _last_user_text(body: Any) -> str:
     return str(content)
 
 
-__all__ = ["ScriptedBedrock"]
+@contextlib.contextmanager
+def botocore_data_read_once() -> Iterator[None]:
+    """Within it, every botocore session shares one data loader, so each service model file is read once.
+
+    A test suite that starts moto per test builds a new boto3 session each time (moto's ``mock_aws`` resets the
+    default one), and each session reads and decodes the large JSON models of the services it makes clients for
+    again: most of the cost of a client. The files do not change within a process; the loader caches what it read.
+    """
+    import botocore.loaders  # noqa: PLC0415
+    import botocore.session  # noqa: PLC0415
+
+    shared = functools.cache(botocore.loaders.create_loader)
+    original = botocore.session.create_loader
+    botocore.session.create_loader = shared
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
+
+__all__ = ["ScriptedBedrock", "botocore_data_read_once"]
