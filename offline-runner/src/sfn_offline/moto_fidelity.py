@@ -32,8 +32,14 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   ``StepFunctionResponse.send_task_failure`` passes the ``cause`` on (moto dropped it).
 - :func:`patch_definition_grammar`: ``AmazonStateLanguageParser.parse`` takes what AWS accepts and moto's grammar
   does not: an integer ``ToleratedFailurePercentage``, a ``RoleArn.$`` key in a payload template (a keyword of the
-  grammar's ``Credentials``: restored by ``PayloadBinding.__init__``) and ``ItemBatcher`` (kept aside and applied
-  by ``DistributedIterationComponent._map_run``: each child gets ``{"Items": [...], "BatchInput": ...}``).
+  grammar's ``Credentials``: restored by ``PayloadBinding.__init__``), ``ItemBatcher`` (kept aside and applied
+  by ``DistributedIterationComponent._map_run``: each child gets ``{"Items": [...], "BatchInput": ...}``), a JSONata
+  ``ResultWriter`` with ``Arguments`` (kept aside and set on the Map state as moto's ``ResultWriter`` built from
+  the same ``Arguments`` parsed on a Task state), ``WriterConfig`` (``Transformation: NONE``, ``OutputType: JSON``:
+  what the runner writes; other values are refused by name) and ``ProcessorConfig.ExecutionType: EXPRESS`` (parsed
+  as STANDARD, kept on the map run record: each child then runs with Express's five-minute limit and is exported
+  with an Express execution ARN); ``Preprocessor.visitTolerated_failure_count_string_jsonata`` builds a count (moto
+  built a percentage from a JSONata ``ToleratedFailureCount``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from dataclasses import dataclass
 from typing import Any, Final
 
 # Service quotas and API constraints (Step Functions developer guide, "Step Functions service quotas"; API reference).
@@ -61,7 +68,9 @@ _SERVICE_ERROR_PREFIX: Final[dict[str, str]] = {
     "s3": "S3",
 }
 _ROLE_ARN_ALIAS: Final[str] = "RoleArn__offline_path_alias"  # restored by PayloadBinding.__init__
-_BATCHER_ATTRIBUTE: Final[str] = "_offline_item_batcher"
+_ASIDE_ATTRIBUTE: Final[str] = "_offline_set_aside"
+_EXECUTION_TYPE_ATTRIBUTE: Final[str] = "_offline_execution_type"
+_ARGUMENTS_CARRIER: Final[str] = "arn:aws:states:::aws-sdk:s3:putObject"
 
 _install_lock = threading.Lock()
 _installed = False
@@ -293,15 +302,16 @@ def patch_history_limit() -> None:
         if getattr(machine, "type", "STANDARD") != "EXPRESS":
             env.event_manager._offline_env = env
         else:
-            _limit_duration(env)
+            limit_duration(env)
         return env
 
     EventManager._publish_history_event = _publish_history_event
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment
 
 
-def _limit_duration(env: Any) -> None:
-    """An Express execution still running after five minutes (wall clock) times out, as AWS stops it."""
+def limit_duration(env: Any) -> threading.Timer:
+    """An Express execution (or a Distributed Map's EXPRESS child workflow) still running after five minutes (wall
+    clock) times out, as AWS stops it; the caller may cancel the timer once the execution ends."""
 
     def stop() -> None:
         if env.is_running():
@@ -310,6 +320,7 @@ def _limit_duration(env: Any) -> None:
     timer = threading.Timer(EXPRESS_DURATION_SECONDS, stop)
     timer.daemon = True
     timer.start()
+    return timer
 
 
 def patch_execution_input_quota() -> None:
@@ -397,15 +408,27 @@ def patch_string_format() -> None:
 # --- grammar -----------------------------------------------------------------------------------------------------
 
 
-def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[str, Any]]]:
-    """What moto's grammar takes, and the ItemBatchers set aside by the path of their Map state (state names).
+@dataclass
+class SetAside:
+    """What one Map state declares that moto's grammar refuses, kept out of the text it parses."""
+
+    item_batcher: dict[str, Any] | None = None
+    # A JSONata ResultWriter (``Resource`` and ``Arguments``): rebuilt from a Task state that declares the same.
+    result_writer: dict[str, Any] | None = None
+    # ``ProcessorConfig.ExecutionType``: the grammar takes STANDARD only.
+    execution_type: str = "STANDARD"
+
+
+def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], SetAside]]:
+    """What moto's grammar takes, and what was set aside by the path of its Map state (state names).
 
     Raises
     ------
     DefinitionNotEmulatedError
-        An ``ItemBatcher`` beside an ``ItemSelector`` (AWS applies the selector to each item of a batch).
+        An ``ItemBatcher`` beside an ``ItemSelector`` (AWS applies the selector to each item of a batch), or a
+        ``WriterConfig`` asking for a transformation or output type other than ``NONE`` / ``JSON``.
     """
-    batchers: dict[tuple[str, ...], dict[str, Any]] = {}
+    aside: dict[tuple[str, ...], SetAside] = {}
 
     def payload(value: Any) -> Any:
         if isinstance(value, dict):
@@ -416,17 +439,21 @@ def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[s
             return [payload(item) for item in value]
         return value
 
-    def scope(states_scope: Any, path: tuple[str, ...]) -> Any:
+    def scope(states_scope: Any, path: tuple[str, ...], language: str) -> Any:
         if not isinstance(states_scope, dict) or not isinstance(states_scope.get("States"), dict):
             return states_scope
         rewritten = dict(states_scope)
-        rewritten["States"] = {name: state(body, (*path, name)) for name, body in states_scope["States"].items()}
+        language = str(states_scope.get("QueryLanguage", language))
+        rewritten["States"] = {
+            name: state(body, (*path, name), language) for name, body in states_scope["States"].items()
+        }
         return rewritten
 
-    def state(body: Any, path: tuple[str, ...]) -> Any:
+    def state(body: Any, path: tuple[str, ...], language: str) -> Any:
         if not isinstance(body, dict):
             return body
         body = dict(body)
+        language = str(body.get("QueryLanguage", language))
         for key in ("Parameters", "ItemSelector", "ResultSelector", "Arguments"):
             if key in body:
                 body[key] = payload(body[key])
@@ -440,41 +467,107 @@ def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[s
                     f"state {path[-1]!r}: ItemBatcher with ItemSelector is not emulated offline (AWS applies the "
                     "selector to each item of each batch)"
                 )
-            batchers[path] = body.pop("ItemBatcher")
+            aside.setdefault(path, SetAside()).item_batcher = body.pop("ItemBatcher")
+        if isinstance(body.get("ResultWriter"), dict):
+            body["ResultWriter"] = result_writer(body["ResultWriter"], path, language)
+            if body["ResultWriter"] is None:
+                del body["ResultWriter"]
         for key in ("ItemProcessor", "Iterator"):
             if key in body:
-                body[key] = scope(body[key], path)
+                body[key] = scope(processor(body[key], path), path, language)
         if isinstance(body.get("Branches"), list):
-            body["Branches"] = [scope(branch, (*path, str(i))) for i, branch in enumerate(body["Branches"])]
+            body["Branches"] = [scope(branch, (*path, str(i)), language) for i, branch in enumerate(body["Branches"])]
         return body
 
-    return scope(document, ()), batchers
+    def result_writer(writer: dict[str, Any], path: tuple[str, ...], language: str) -> dict[str, Any] | None:
+        writer = dict(writer)
+        config = writer.pop("WriterConfig", None)
+        if config is not None and (
+            "Resource" not in writer
+            or (config.get("Transformation", "NONE"), config.get("OutputType", "JSON")) != ("NONE", "JSON")
+        ):
+            raise DefinitionNotEmulatedError(
+                f"state {path[-1]!r}: ResultWriter.WriterConfig is emulated offline with Resource and "
+                "Transformation NONE, OutputType JSON only (the files AWS writes otherwise are not documented)"
+            )
+        # Without a Resource (or in JSONPath) moto's grammar refuses it, as AWS does.
+        if language == "JSONata" and "Arguments" in writer and isinstance(writer.get("Resource"), str):
+            aside.setdefault(path, SetAside()).result_writer = writer
+            return None
+        return writer
+
+    def processor(declaration: Any, path: tuple[str, ...]) -> Any:
+        config = declaration.get("ProcessorConfig") if isinstance(declaration, dict) else None
+        if not isinstance(config, dict) or config.get("ExecutionType") != "EXPRESS":
+            return declaration
+        aside.setdefault(path, SetAside()).execution_type = "EXPRESS"
+        return {**declaration, "ProcessorConfig": {**config, "ExecutionType": "STANDARD"}}
+
+    return scope(document, (), "JSONPath"), aside
 
 
-def _attach_batchers(program: Any, batchers: dict[tuple[str, ...], dict[str, Any]]) -> None:
-    """Put each ItemBatcher on the iteration component of the Map state at its path."""
-    for path, batcher in batchers.items():
-        states = program.states.states
-        target: Any = None
-        for position, name in enumerate(path):
-            if target is not None and hasattr(target, "branches"):
-                states = target.branches.programs[int(name)].states.states
-                continue
-            target = states[name]
-            if position < len(path) - 1 and hasattr(target, "iteration_component"):
-                states = target.iteration_component._states.states
-        setattr(target.iteration_component, _BATCHER_ATTRIBUTE, batcher)
+def _map_state_at(program: Any, path: tuple[str, ...]) -> Any:
+    states = program.states.states
+    target: Any = None
+    for position, name in enumerate(path):
+        if target is not None and hasattr(target, "branches"):
+            states = target.branches.programs[int(name)].states.states
+            continue
+        target = states[name]
+        if position < len(path) - 1 and hasattr(target, "iteration_component"):
+            states = target.iteration_component._states.states
+    return target
+
+
+def _attach(program: Any, aside: dict[tuple[str, ...], SetAside]) -> None:
+    """Give each Map state at a path what was set aside for it."""
+    for path, fields in aside.items():
+        target = _map_state_at(program, path)
+        setattr(target.iteration_component, _ASIDE_ATTRIBUTE, fields)
+        if fields.result_writer is not None:
+            target.result_writer = jsonata_result_writer(fields.result_writer)
+
+
+def jsonata_result_writer(writer: dict[str, Any]) -> Any:
+    """moto's ``ResultWriter`` with JSONata ``Arguments``: the grammar takes them on a Task state, whose parsed
+    ``Arguments`` the ResultWriter evaluates the same way (``parargs.eval``, then its S3 resource)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (  # noqa: PLC0415
+        ResultWriter,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (  # noqa: PLC0415
+        Resource,
+    )
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+
+    # Any Task resource the grammar knows carries the Arguments; only its parsed Arguments are kept.
+    task = {"Type": "Task", "Resource": _ARGUMENTS_CARRIER, "Arguments": writer["Arguments"], "End": True}
+    program, _ = AmazonStateLanguageParser.parse(
+        json.dumps({"QueryLanguage": "JSONata", "StartAt": "Write", "States": {"Write": task}})
+    )
+    arguments = program.states.states["Write"].parargs
+    return ResultWriter(resource=Resource.from_resource_arn(writer["Resource"]), parargs=arguments)
+
+
+def child_execution_type(map_run_record: Any) -> str:
+    """The ``ProcessorConfig.ExecutionType`` of the Map Run's child workflows (``STANDARD`` or ``EXPRESS``)."""
+    return str(getattr(map_run_record, _EXECUTION_TYPE_ATTRIBUTE, "STANDARD"))
 
 
 def patch_definition_grammar() -> None:
-    """Rewrite each definition text before moto's parser sees it (see :func:`rewrite_definition`)."""
+    """Rewrite each definition text before moto's parser sees it (see :func:`rewrite_definition`); a JSONata
+    ``ToleratedFailureCount`` is parsed as a count (``Preprocessor.visitTolerated_failure_count_string_jsonata``
+    built a percentage)."""
     from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (  # noqa: PLC0415
         PayloadBinding,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: PLC0415
         DistributedIterationComponent,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (  # noqa: PLC0415
+        ToleratedFailureCountStringJSONata,
+    )
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # noqa: PLC0415
 
     original_parse = AmazonStateLanguageParser.parse
 
@@ -483,11 +576,11 @@ def patch_definition_grammar() -> None:
             document = json.loads(definition)
         except ValueError:
             return original_parse(definition)
-        rewritten, batchers = rewrite_definition(document)
+        rewritten, aside = rewrite_definition(document)
         text = json.dumps(rewritten)
         # Compared as text: 50 == 50.0 in Python, not in the grammar.
         program, tree = original_parse(text if text != json.dumps(document) else definition)
-        _attach_batchers(program, batchers)
+        _attach(program, aside)
         return program, tree
 
     AmazonStateLanguageParser.parse = staticmethod(parse)
@@ -499,12 +592,18 @@ def patch_definition_grammar() -> None:
 
     PayloadBinding.__init__ = binding_init
 
+    def visit_tolerated_failure_count_jsonata(self: Any, ctx: Any) -> Any:
+        return ToleratedFailureCountStringJSONata(string_jsonata=self.visitString_jsonata(ctx=ctx.string_jsonata()))
+
+    Preprocessor.visitTolerated_failure_count_string_jsonata = visit_tolerated_failure_count_jsonata
+
     original_map_run = DistributedIterationComponent._map_run
 
     def _map_run(self: Any, env: Any, eval_input: Any) -> None:
-        batcher = getattr(self, _BATCHER_ATTRIBUTE, None)
-        if batcher is not None:
-            env.stack.append(batched(env.stack.pop(), batcher, env.states.get_input()))
+        fields: SetAside = getattr(self, _ASIDE_ATTRIBUTE, None) or SetAside()
+        setattr(eval_input.map_run_record, _EXECUTION_TYPE_ATTRIBUTE, fields.execution_type)
+        if fields.item_batcher is not None:
+            env.stack.append(batched(env.stack.pop(), fields.item_batcher, env.states.get_input()))
         original_map_run(self, env=env, eval_input=eval_input)
 
     DistributedIterationComponent._map_run = _map_run
