@@ -398,6 +398,36 @@ def test_jsonata_tolerated_failure_percentage(s3: Any) -> None:
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
 
 
+def test_a_distributed_map_over_2000_items_keeps_every_result_out_of_the_state(s3: Any) -> None:
+    """The scale a Distributed Map is for: 2,000 EXPRESS children, their results only in S3, the parent's history
+    a handful of events, and the failed items exported beside the ones that completed."""
+    # Given 2,000 items in S3, children refusing every 500th one, and a tolerance of those four failures
+    count = 2000
+    s3.put_object(Bucket=BUCKET, Key="many.json", Body=json.dumps([{"n": n} for n in range(count)]).encode())
+    work = {
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.n % 500 = 0 %}", "Next": "Refuse"}],
+            "Default": "Double",
+        },
+        "Refuse": {"Type": "Fail", "Error": "Item.Refused", "Cause": "every 500th item"},
+        "Double": {"Type": "Pass", "Output": "{% {'double': 2 * $states.input.n} %}", "End": True},
+    }
+    definition = jsonata_distributed(work, "Check", ToleratedFailureCount=4)
+    del definition["States"]["Each"]["ItemSelector"]  # two JSONata evaluations fewer per child: the test's time
+    # When it runs
+    result = run_definition(definition, {"key": "many.json", "limit": 0}, timeout=120)
+    # Then it succeeds with only the manifest's location in its output and the Map Run's events in its history
+    assert result.status == "SUCCEEDED", result.cause
+    assert set(result.output) == {"MapRunArn", "ResultWriterDetails"}
+    assert len(result.history) < 20
+    # And every completed item's result, and every failed one, is in the result files
+    files = result_files(s3, result.output)
+    doubled = sorted(json.loads(record["Output"])["double"] for record in files["SUCCEEDED"])
+    assert doubled == [2 * n for n in range(count) if n % 500]
+    assert sorted(json.loads(record["Input"])["n"] for record in files["FAILED"]) == [0, 500, 1000, 1500]
+
+
 @pytest.mark.parametrize(
     "writer_config",
     [{"Transformation": "COMPACT", "OutputType": "JSON"}, {"Transformation": "NONE", "OutputType": "JSONL"}],

@@ -125,9 +125,11 @@ def test_a_jsonata_result_writer_can_be_rebuilt_from_a_task_states_arguments() -
 
 def test_a_jsonata_tolerated_failure_count_is_parsed_as_a_percentage_by_moto() -> None:
     # patch_definition_grammar replaces this visitor: moto returns a percentage declaration for a count.
-    preprocessor = _module(f"{PARSER}.parse.preprocessor").Preprocessor
-    source = inspect.getsource(preprocessor.visitTolerated_failure_count_string_jsonata)
-    assert "return ToleratedFailurePercentageStringJSONata(string_jsonata=string_jsonata)" in source
+    # Read from the module's text: once installed, the class holds the replacement.
+    source = _source(f"{PARSER}.parse.preprocessor")
+    visitor = source[source.index("def visitTolerated_failure_count_string_jsonata") :]
+    visitor = visitor[: visitor.index("\n    def ")]
+    assert "return ToleratedFailurePercentageStringJSONata(string_jsonata=string_jsonata)" in visitor
     tolerated = _module(f"{STATE_EXEC}.state_map.tolerated_failure")
     assert _params(tolerated.ToleratedFailureCountStringJSONata.__init__) == ["self", "string_jsonata"]
     assert issubclass(tolerated.ToleratedFailureCountStringJSONata, tolerated.ToleratedFailureCountDecl)

@@ -45,8 +45,10 @@ assumes about moto's internals). Each one restores a rule AWS documents:
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -309,18 +311,64 @@ def patch_history_limit() -> None:
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment
 
 
-def limit_duration(env: Any) -> threading.Timer:
+class _Deadline:
+    """One Express execution's end of allowed time; ``cancel`` once it has ended."""
+
+    def __init__(self, env: Any, at: float) -> None:
+        self.env = env
+        self.at = at
+        self.cancelled = False
+
+    def __lt__(self, other: _Deadline) -> bool:
+        return self.at < other.at
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Watchdog:
+    """One thread times out every Express execution past its limit (a timer thread each would start thousands of
+    threads for one Distributed Map of EXPRESS children)."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Deadline] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, env: Any, seconds: float) -> _Deadline:
+        deadline = _Deadline(env, time.monotonic() + seconds)
+        with self._wake:
+            heapq.heappush(self._heap, deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="express-duration", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return deadline
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                remaining = self._heap[0].at - time.monotonic()
+                if remaining > 0:
+                    self._wake.wait(remaining)
+                    continue
+                due = heapq.heappop(self._heap)
+            if not due.cancelled and due.env.is_running():
+                due.env.set_timed_out()
+
+
+_watchdog = _Watchdog()
+
+
+def limit_duration(env: Any) -> _Deadline:
     """An Express execution (or a Distributed Map's EXPRESS child workflow) still running after five minutes (wall
-    clock) times out, as AWS stops it; the caller may cancel the timer once the execution ends."""
-
-    def stop() -> None:
-        if env.is_running():
-            env.set_timed_out()
-
-    timer = threading.Timer(EXPRESS_DURATION_SECONDS, stop)
-    timer.daemon = True
-    timer.start()
-    return timer
+    clock) times out, as AWS stops it; the caller may cancel the deadline once the execution ends."""
+    return _watchdog.watch(env, EXPRESS_DURATION_SECONDS)
 
 
 def patch_execution_input_quota() -> None:
