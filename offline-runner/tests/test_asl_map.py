@@ -333,6 +333,8 @@ def test_jsonata_distributed_map_reads_s3_and_writes_its_results_there(s3: Any) 
     files = result_files(s3, result.output)
     outputs = sorted((json.loads(record["Output"]) for record in files["SUCCEEDED"]), key=lambda o: o["index"])
     assert outputs == [{"value": {"n": n}, "index": n} for n in range(4)]
+    # And each record's Input is the child's input: the ItemSelector's output, not the raw item
+    assert all(record["Input"] == record["Output"] for record in files["SUCCEEDED"])
     assert files["FAILED"] == []
 
 
@@ -387,7 +389,7 @@ def test_jsonata_tolerated_failure_count_is_a_count(s3: Any, tolerated: str, sta
         assert result.error == "States.ExceedToleratedFailureThreshold"
     else:
         files = result_files(s3, result.output)
-        assert sorted(json.loads(record["Input"])["n"] for record in files["FAILED"]) == [1, 3]
+        assert sorted(json.loads(record["Input"])["value"]["n"] for record in files["FAILED"]) == [1, 3]
         assert {(record["Error"], record["Cause"]) for record in files["FAILED"]} == {("Item.Odd", "odd item")}
 
 
