@@ -400,6 +400,37 @@ def test_jsonata_tolerated_failure_percentage(s3: Any) -> None:
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
 
 
+def test_a_child_workflow_has_variables_of_its_own_and_its_item_selector_reads_the_parents() -> None:
+    # Given a parent variable, read by the ItemSelector, and children assigning a variable of the same name
+    children = {
+        "Own": {"Type": "Pass", "Assign": {"greeting": "{% 'child ' & $string($states.input.v) %}"}, "Next": "Read"},
+        "Read": {"Type": "Pass", "Output": "{% {'selected': $states.input.g, 'mine': $greeting} %}", "End": True},
+    }
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "Items": "{% [1, 2] %}",
+                "ItemSelector": {"g": "{% $greeting %}", "v": "{% $states.context.Map.Item.Value %}"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Own",
+                    "States": children,
+                },
+                "End": True,
+            },
+        },
+    }
+    # When it runs
+    result = run_definition(definition, {})
+    # Then each child assigned its own variable (an inline Map's iteration may not), the selector read the parent's
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == [{"selected": "hi", "mine": "child 1"}, {"selected": "hi", "mine": "child 2"}]
+
+
 def test_a_distributed_map_over_2000_items_keeps_every_result_out_of_the_state(s3: Any) -> None:
     """The scale a Distributed Map is for: 2,000 EXPRESS children, their results only in S3, the parent's history
     a handful of events, and the failed items exported beside the ones that completed."""

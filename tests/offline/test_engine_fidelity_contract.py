@@ -146,6 +146,19 @@ def test_express_children_have_a_frame_that_can_time_out_and_a_map_run_record() 
     assert "DEFAULT_EXECUTION_TYPE: Final[ExecutionType] = ExecutionType.Standard" in processor_config
 
 
+def test_distributed_children_get_an_inner_scope_of_the_parents_variables() -> None:
+    # patch_child_workflow_variables replaces the job frame's store after the workers' _eval_input (which evaluates
+    # the ItemSelector in that frame); open_inner_frame gives the frame an inner scope of the parent's store.
+    environment = _source(f"{PARSER}.eval.environment")
+    assert "variable_store = VariableStore.as_inner_scope_of(" in environment
+    assert "self.variable_store = variable_store or VariableStore()" in environment
+    iteration = f"{STATE_EXEC}.state_map.iteration"
+    worker = _source(f"{iteration}.itemprocessor.distributed_item_processor_worker")
+    assert "job_frame = worker_frame.open_inner_frame()" in worker
+    assert "self._eval_input(env_frame=env)" in worker
+    assert _params(_module(f"{PARSER}.eval.variable_store").VariableStore.__init__) == ["self"]
+
+
 def test_callback_tasks_evaluate_each_attempt_and_time_out_heartbeats_by_their_own_error() -> None:
     # patch_callback_attempts: a token per attempt, HeartbeatTimeoutError named, send_task_failure's cause.
     source = _source(f"{STATE_EXEC}.state_task.service.state_task_service_callback")

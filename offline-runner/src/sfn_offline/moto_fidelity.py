@@ -21,6 +21,9 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   ExecutionFailed event is logged"); ``ExecutionWorker._get_evaluation_environment`` tells the manager of a
   Standard execution its environment (read through ``_execution_communication.execution.state_machine.type``);
   an Express execution times out after five minutes ("Maximum execution duration: 5 minutes").
+- :func:`patch_child_workflow_variables`: ``Distributed{ItemProcessor,Iterator}Worker._eval_input``: a
+  Distributed Map's child workflow starts with no variables of the parent's (it is an execution of its own) and may
+  assign any name; its ItemSelector still reads the parent's.
 - :func:`patch_execution_input_quota`: ``StepFunctionsParserBackend.start_execution`` refuses an input over
   262,144 bytes (UTF-8), as ``StartExecution`` does, instead of starting an execution that fails later.
 - :func:`patch_string_format`: ``StringFormat._eval_body`` (``States.Format``) honours the escapes ``\\{``,
@@ -98,6 +101,7 @@ def install() -> None:
         patch_cause_limit()
         patch_history_limit()
         patch_execution_input_quota()
+        patch_child_workflow_variables()
         patch_string_format()
         patch_definition_grammar()
         patch_callback_attempts()
@@ -369,6 +373,29 @@ def limit_duration(env: Any) -> _Deadline:
     """An Express execution (or a Distributed Map's EXPRESS child workflow) still running after five minutes (wall
     clock) times out, as AWS stops it; the caller may cancel the deadline once the execution ends."""
     return _watchdog.watch(env, EXPRESS_DURATION_SECONDS)
+
+
+def patch_child_workflow_variables() -> None:
+    """A Distributed Map's child workflow is an execution of its own: it starts with no variables and may assign any
+    name (moto ran it in an inner scope of the parent's, so it read the parent's variables and assigning one of their
+    names failed with ``IllegalOuterScopeWrite``). The ItemSelector still sees the parent's, as on AWS: the store is
+    replaced after ``_eval_input``."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: PLC0415, E501
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iterator.distributed_iterator_worker import (  # noqa: PLC0415, E501
+        DistributedIteratorWorker,
+    )
+    from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore  # noqa: PLC0415
+
+    for worker_class in (DistributedItemProcessorWorker, DistributedIteratorWorker):
+        original = worker_class._eval_input
+
+        def _eval_input(self: Any, env_frame: Any, _original: Any = original) -> None:
+            _original(self, env_frame=env_frame)
+            env_frame.variable_store = VariableStore()
+
+        worker_class._eval_input = _eval_input
 
 
 def patch_execution_input_quota() -> None:
