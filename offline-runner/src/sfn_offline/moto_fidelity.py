@@ -23,7 +23,7 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   an Express execution times out after five minutes ("Maximum execution duration: 5 minutes").
 - :func:`patch_child_workflow_variables`: ``Distributed{ItemProcessor,Iterator}Worker._eval_input``: a
   Distributed Map's child workflow starts with no variables of the parent's (it is an execution of its own) and may
-  assign any name; its ItemSelector still reads the parent's.
+  assign any name; its ItemSelector still reads the parent's; its history is its own (moto shared one per Map Run).
 - :func:`patch_execution_input_quota`: ``StepFunctionsParserBackend.start_execution`` refuses an input over
   262,144 bytes (UTF-8), as ``StartExecution`` does, instead of starting an execution that fails later.
 - :func:`patch_string_format`: ``StringFormat._eval_body`` (``States.Format``) honours the escapes ``\\{``,
@@ -386,6 +386,7 @@ def patch_child_workflow_variables() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iterator.distributed_iterator_worker import (  # noqa: PLC0415, E501
         DistributedIteratorWorker,
     )
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore  # noqa: PLC0415
 
     for worker_class in (DistributedItemProcessorWorker, DistributedIteratorWorker):
@@ -394,6 +395,8 @@ def patch_child_workflow_variables() -> None:
         def _eval_input(self: Any, env_frame: Any, _original: Any = original) -> None:
             _original(self, env_frame=env_frame)
             env_frame.variable_store = VariableStore()
+            # Its history is its own too (moto shared one among every child of the Map Run).
+            env_frame.event_manager = EventManager()
 
         worker_class._eval_input = _eval_input
 
