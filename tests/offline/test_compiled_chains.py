@@ -24,6 +24,7 @@ from sfn_offline.template import Template, load_template
 from companion.adapters.s3 import default_client
 from companion.chains import load_chain
 from companion.chains.compiler import CompileSettings, compile_chain, machine_input
+from companion.steps.preprocess import read_map_results
 from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
 from tools.chain.machine import substituted
 
@@ -82,7 +83,6 @@ def run_chain(
     chain: dict[str, Any],
     chain_input: dict[str, Any],
     settings: CompileSettings | None = None,
-    timeout: float = 60.0,
 ) -> ExecutionResult:
     definition = substituted(compile_chain(load_chain(chain), settings=settings), template)
     return run_definition(
@@ -92,7 +92,6 @@ def run_chain(
         bedrock=bedrock,
         execution_name=EXECUTION,
         time_scale=0,
-        timeout=timeout,
     )
 
 
@@ -475,7 +474,6 @@ def many_items_chain(max_items: int, *, then: str | None = None) -> dict[str, An
 
 def map_results(aws: Any, reference: dict[str, Any]) -> list[Any]:
     """A Distributed Map's results read back from its manifest (what pre-process does for a later step)."""
-    from companion.steps.preprocess import _map_results
 
     def read(uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
@@ -483,26 +481,7 @@ def map_results(aws: Any, reference: dict[str, Any]) -> list[Any]:
         return body
 
     bucket = reference["ref"].removeprefix("s3://").partition("/")[0]
-    return _map_results(reference["ref"], bucket, read)
-
-
-def test_a_map_over_2000_generated_items_completes_with_its_results_by_reference(template: Template, aws: Any) -> None:
-    # Given a first step generating 2,000 items and a map allowed 2,000 items (a Distributed Map)
-    count = 2000
-    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})
-    # When the chain runs
-    result = run_chain(template, bedrock, many_items_chain(count), {}, timeout=900)
-    # Then it succeeds, the map's results kept in S3 by reference (the output stays small)
-    assert result.status == "SUCCEEDED", result.cause
-    reference = result.output["steps"]["each"]
-    assert (reference["results"], reference["truncated"]) == (None, True)
-    assert reference["ref"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
-    assert len(json.dumps(result.output)) < 16 * 1024
-    # And the results hold every item's answer, in item order
-    results = map_results(aws, reference)
-    assert len(results) == count
-    assert all(item is not None and item["text"].startswith("Simulated answer") for item in results)
-    assert len(bedrock.calls) == count + 1
+    return read_map_results(reference["ref"], bucket, read)
 
 
 def test_a_failed_item_of_a_distributed_map_stays_null_and_fails_the_chain_keeping_the_rest(
@@ -525,13 +504,27 @@ def test_a_failed_item_of_a_distributed_map_stays_null_and_fails_the_chain_keepi
     assert len(results) == 60
 
 
-def test_a_later_step_reads_a_distributed_maps_results_through_pre_process(template: Template, aws: Any) -> None:
-    # Given 45 items (over the inline bound) and a step after the map using all its results
-    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(45)]}})
+def test_a_distributed_map_returns_its_results_by_reference_and_a_later_step_reads_them(
+    template: Template, aws: Any
+) -> None:
+    """The same machine as a map over 2,000 items (benchmarks/chain_map_scale.py runs that one): 45 items are enough
+    to leave the inline bound (40)."""
+    # Given 45 generated items and a step after the map using all its results
+    count = 45
+    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})
     chain = many_items_chain(50, then="Sum up {{ steps.each.results | json }}")
     # When the chain runs
     result = run_chain(template, bedrock, chain, {})
-    # Then the last prompt holds every item's answer, read back from S3 by pre-process
+    # Then it succeeds, the map's results kept in S3 by reference (the output stays small)
     assert result.status == "SUCCEEDED", result.cause
+    reference = result.output["steps"]["each"]
+    assert (reference["results"], reference["truncated"]) == (None, True)
+    assert reference["ref"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
+    assert len(json.dumps(result.output)) < 16 * 1024
+    # And the results hold every item's answer, in item order
+    results = map_results(aws, reference)
+    assert [item["text"].startswith("Simulated answer") for item in results] == [True] * count
+    # And the last prompt holds every item's answer, read back from S3 by pre-process
     last = json.dumps(bedrock.calls[-1].request)
-    assert last.count("Simulated answer") >= 45
+    assert last.count("Simulated answer") >= count
+    assert len(bedrock.calls) == count + 2

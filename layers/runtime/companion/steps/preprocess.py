@@ -103,7 +103,7 @@ def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store
     def full(value: Any) -> Any:
         if isinstance(value, dict) and isinstance(value.get("ref"), str) and value.get("truncated") is True:
             if "results" in value:
-                results = _map_results(value["ref"], settings.offload_bucket, read)
+                results = read_map_results(value["ref"], settings.offload_bucket, read)
                 return {**value, "results": [full(item) for item in results], "truncated": False}
             family = value.get("family")
             answer = decode(read(value["ref"]), str(value.get("model_id") or family), family)
@@ -115,7 +115,7 @@ def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store
     return {**variables, "steps": {name: full(value) for name, value in steps.items()}}
 
 
-def _map_results(manifest_uri: str, bucket: str, read: Callable[[str], bytes]) -> list[Any]:
+def read_map_results(manifest_uri: str, bucket: str, read: Callable[[str], bytes]) -> list[Any]:
     """A Distributed Map's results from its ResultWriter manifest: each child's output by item index (the child's
     input ``ctx.index``), ``None`` for an item whose child did not succeed."""
 
