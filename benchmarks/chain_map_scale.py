@@ -7,9 +7,7 @@ The chain: a JSON step listing ``items`` objects, then a map (``max_items`` = ``
 Distributed Map) asking the SIMULATED Bedrock stand-in about each one, in the offline runner with the real handlers
 and S3 emulated by moto. It checks what issue #9 asks: the execution succeeds, the map's results come back by
 reference, and the results read back through the manifest hold every item. The time is the runner's (moto's engine,
-JSONata evaluated in Python for every state of every child), not the service's. It grows faster than the item count:
-moto writes every workflow variable into every JSONata expression, so each child's ItemSelector carries the parent's
-whole item list.
+JSONata evaluated in Python for every state of every child), not the service's.
 """
 
 from __future__ import annotations

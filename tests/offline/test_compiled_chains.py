@@ -484,6 +484,21 @@ def map_results(aws: Any, reference: dict[str, Any]) -> list[Any]:
     return read_map_results(reference["ref"], bucket, read)
 
 
+def test_a_map_over_2000_generated_items_completes_with_its_results_by_reference(template: Template, aws: Any) -> None:
+    # Given a first step generating 2,000 items and a map allowed 2,000 items (a Distributed Map)
+    count = 2000
+    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})
+    # When the chain runs
+    result = run_chain(template, bedrock, many_items_chain(count), {})
+    # Then it succeeds with the map's results by reference, every item's answer read back in item order
+    assert result.status == "SUCCEEDED", result.cause
+    reference = result.output["steps"]["each"]
+    assert (reference["results"], reference["truncated"]) == (None, True)
+    assert len(json.dumps(reference)) < 1024
+    results = map_results(aws, reference)
+    assert [item["text"].startswith("Simulated answer") for item in results] == [True] * count
+
+
 def test_a_failed_item_of_a_distributed_map_stays_null_and_fails_the_chain_keeping_the_rest(
     template: Template, aws: Any
 ) -> None:
@@ -507,8 +522,7 @@ def test_a_failed_item_of_a_distributed_map_stays_null_and_fails_the_chain_keepi
 def test_a_distributed_map_returns_its_results_by_reference_and_a_later_step_reads_them(
     template: Template, aws: Any
 ) -> None:
-    """The same machine as a map over 2,000 items (benchmarks/chain_map_scale.py runs that one): 45 items are enough
-    to leave the inline bound (40)."""
+    """45 items are enough to leave the inline bound (40)."""
     # Given 45 generated items and a step after the map using all its results
     count = 45
     bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})

@@ -156,7 +156,15 @@ def test_distributed_children_get_an_inner_scope_of_the_parents_variables() -> N
     worker = _source(f"{iteration}.itemprocessor.distributed_item_processor_worker")
     assert "job_frame = worker_frame.open_inner_frame()" in worker
     assert "self._eval_input(env_frame=env)" in worker
-    assert _params(_module(f"{PARSER}.eval.variable_store").VariableStore.__init__) == ["self"]
+    store = _module(f"{PARSER}.eval.variable_store").VariableStore
+    assert _params(store.__init__) == ["self"]
+    # selector_scope gives the selector a store holding, read-only, only the variables its JSONata names.
+    assert "inner_variable_store._outer_scope.update(" in inspect.getsource(store.as_inner_scope_of)
+    assert _params(store.get) == ["self", "variable_identifier"]
+    assert "self.expression = expression" in _source(f"{PARSER}.component.common.string.string_expression")
+    assert "env.variable_store.get_variable_declarations()" in _source(
+        f"{PARSER}.component.common.string.string_expression"
+    )
 
 
 def test_callback_tasks_evaluate_each_attempt_and_time_out_heartbeats_by_their_own_error() -> None:

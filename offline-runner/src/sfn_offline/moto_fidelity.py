@@ -50,6 +50,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -375,6 +376,50 @@ def limit_duration(env: Any) -> _Deadline:
     return _watchdog.watch(env, EXPRESS_DURATION_SECONDS)
 
 
+_VARIABLE_NAME: Final[re.Pattern[str]] = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def selector_scope(selector: Any, scope: Any, narrowed: Any) -> Any:
+    """``narrowed`` (an empty variable store) holding, read-only, the variables of ``scope`` that the JSONata of
+    ``selector`` (an ItemSelector or Parameters component, or None) names."""
+    if selector is None:
+        return narrowed
+    names: set[str] | None = getattr(selector, "_offline_variable_names", None)
+    if names is None:
+        names = {name for text in _jsonata_texts(selector) for name in _VARIABLE_NAME.findall(text)}
+        selector._offline_variable_names = names
+    for name in names:
+        with contextlib.suppress(Exception):  # not in scope: the expression fails as it would have
+            narrowed._outer_scope[name] = scope.get(name)
+    return narrowed
+
+
+def _jsonata_texts(component: Any) -> list[str]:
+    """The JSONata expressions (``StringJSONata.expression``) anywhere in a parsed component."""
+    texts: list[str] = []
+    seen: set[int] = set()
+
+    def walk(value: Any) -> None:
+        if id(value) in seen or isinstance(value, str | int | float | bool) or value is None:
+            return
+        seen.add(id(value))
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple | set):
+            for item in value:
+                walk(item)
+        elif hasattr(value, "__dict__"):
+            expression = getattr(value, "expression", None)
+            if isinstance(expression, str) and type(value).__name__ == "StringJSONata":
+                texts.append(expression)
+            for item in vars(value).values():
+                walk(item)
+
+    walk(component)
+    return texts
+
+
 def patch_child_workflow_variables() -> None:
     """A Distributed Map's child workflow is an execution of its own: it starts with no variables and may assign any
     name (moto ran it in an inner scope of the parent's, so it read the parent's variables and assigning one of their
@@ -393,6 +438,11 @@ def patch_child_workflow_variables() -> None:
         original = worker_class._eval_input
 
         def _eval_input(self: Any, env_frame: Any, _original: Any = original) -> None:
+            # moto writes every variable in scope into each JSONata expression: the selector gets only those it
+            # reads (with all of them, each child carried, say, the parent's whole item list).
+            env_frame.variable_store = selector_scope(
+                self._item_selector or self._parameters, env_frame.variable_store, VariableStore()
+            )
             _original(self, env_frame=env_frame)
             env_frame.variable_store = VariableStore()
             # Its history is its own too (moto shared one among every child of the Map Run).
