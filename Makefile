@@ -124,6 +124,7 @@ bench:  ## benchmarks (printed figures): the Lambdas' overhead, the offline runn
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/offline_runner.py
 	$(RUN) python offline-runner/benchmarks/startup.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_cost.py
+	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/chain_map_scale.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/batch_summary.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/dataset_validation.py
 	PYTHONPATH=layers/runtime:functions $(RUN) python benchmarks/execution_graph.py

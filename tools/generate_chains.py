@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.chains import CHAIN_LIBRARY, Chain, packaged_chain
+from companion.chains import CHAIN_LIBRARY, Chain, MapSteps, packaged_chain
 from companion.chains.compiler import compile_chain, to_yaml
 from companion.chains.compiler.batch import batch_definition
 from companion.chains.compiler.interpreter import interpreter_definition
@@ -101,10 +101,12 @@ def _sub(text: str) -> str:
 def resources(chain: Chain, definition: str) -> str:
     """The chain's role, log group and Standard state machine as template YAML (short-form intrinsics)."""
     prefix = logical_prefix(chain.name)
+    distributed = any(isinstance(stage, MapSteps) and stage.distributed for stage in chain.step_order())
+    maps = distributed_map_statements(machine_name(chain.name), "offload/maps/") if distributed else []
     lines = [
         f"  # Packaged chain {chain.name}: statemachines/chains/{chain.name}.asl.yaml, compiled from",
         f"  # companion/chains/library/{chain.name}.json. Its role may invoke exactly the chain's models.",
-        *_role(f"{prefix}ChainRole", f"Packaged chain {chain.name}", chain.model_ids(), definition, []),
+        *_role(f"{prefix}ChainRole", f"Packaged chain {chain.name}", chain.model_ids(), definition, maps),
         *_log_group(f"{prefix}ChainStateMachine", f"{prefix}ChainLogGroup"),
         f"  {prefix}ChainStateMachine:",
         "    Type: AWS::Serverless::StateMachine",
@@ -150,36 +152,43 @@ def api_policy(chains: list[Chain]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def batch_resources(chains: list[Chain], definition: str) -> str:
-    """The packaged-chain batch machine (EXPRESS children), its role and log group, and the schedule that runs it."""
-    models = sorted({model for chain in chains for model in chain.model_ids()})
-    machine = f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{BATCH_MACHINE_NAME}"
-    execution = f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{BATCH_MACHINE_NAME}/*"
-    batch_statements = [
-        "              - Sid: ReadPromptSets",
-        "                Effect: Allow",
-        "                Action: s3:GetObject",
-        "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/prompt-sets/*",
+def distributed_map_statements(machine_name: str, results_prefix: str) -> list[str]:
+    """What a machine's role needs to run a Distributed Map: start and follow its child workflows (executions of the
+    machine itself) and write the ResultWriter's files (read back: the manifest) under ``results_prefix``."""
+    arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    return [
         "              # The ResultWriter writes result files in multipart uploads.",
-        "              - Sid: WriteBatchResults",
+        "              - Sid: WriteMapResults",
         "                Effect: Allow",
         "                Action:",
         "                  - s3:PutObject",
         "                  - s3:GetObject",
         "                  - s3:ListMultipartUploadParts",
         "                  - s3:AbortMultipartUpload",
-        "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/batches/results/*",
+        f"                Resource: !Sub arn:${{AWS::Partition}}:s3:::${{PayloadBucket}}/{results_prefix}*",
         "              # Distributed Map: child workflow executions of this machine (names generated per map run).",
         "              - Sid: RunMapChildWorkflows",
         "                Effect: Allow",
         "                Action: states:StartExecution",
-        f"                Resource: !Sub {machine}",
+        f"                Resource: !Sub {arn}:stateMachine:{machine_name}",
         "              - Sid: FollowMapChildWorkflows",
         "                Effect: Allow",
         "                Action:",
         "                  - states:DescribeExecution",
         "                  - states:StopExecution",
-        f"                Resource: !Sub {execution}",
+        f"                Resource: !Sub {arn}:execution:{machine_name}/*",
+    ]
+
+
+def batch_resources(chains: list[Chain], definition: str) -> str:
+    """The packaged-chain batch machine (EXPRESS children), its role and log group, and the schedule that runs it."""
+    models = sorted({model for chain in chains for model in chain.model_ids()})
+    batch_statements = [
+        "              - Sid: ReadPromptSets",
+        "                Effect: Allow",
+        "                Action: s3:GetObject",
+        "                Resource: !Sub arn:${AWS::Partition}:s3:::${PayloadBucket}/prompt-sets/*",
+        *distributed_map_statements(BATCH_MACHINE_NAME, "batches/results/"),
     ]
     lines = [
         "  # The packaged chains over a prompt set: statemachines/packaged_chain_batch.asl.yaml. Each line runs as",

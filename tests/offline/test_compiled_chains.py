@@ -24,6 +24,7 @@ from sfn_offline.template import Template, load_template
 from companion.adapters.s3 import default_client
 from companion.chains import load_chain
 from companion.chains.compiler import CompileSettings, compile_chain, machine_input
+from companion.steps.preprocess import read_map_results
 from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
 from tools.chain.machine import substituted
 
@@ -447,3 +448,97 @@ def test_a_failure_after_large_answers_keeps_every_completed_step(template: Temp
     assert cause["step"] == "three"
     assert set(cause["completed_steps"]) == {"one", "two"}
     assert all(step["ref"].startswith("s3://") for step in cause["completed_steps"].values())
+
+
+# ---------------------------------------------------------------- capacity: a map over many items (Distributed Map)
+
+
+def many_items_chain(max_items: int, *, then: str | None = None) -> dict[str, Any]:
+    """A JSON step listing items, a map asking about each one as a Distributed Map, and maybe a step after it."""
+    steps: list[dict[str, Any]] = [
+        {"name": "list", "prompt": "List the items", "output": {"format": "json"}},
+        {
+            "map": {
+                "name": "each",
+                "items": "steps.list.json.items",
+                "max_items": max_items,
+                "max_concurrency": 40,
+                "step": {"name": "ask", "prompt": "Item {{ item_index }}: {{ item.n }}"},
+            }
+        },
+    ]
+    if then is not None:
+        steps.append({"name": "after", "prompt": then})
+    return {"name": "many-items", "defaults": {"model_id": CLAUDE}, "steps": steps}
+
+
+def map_results(aws: Any, reference: dict[str, Any]) -> list[Any]:
+    """A Distributed Map's results read back from its manifest (what pre-process does for a later step)."""
+
+    def read(uri: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body: bytes = aws.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
+    bucket = reference["ref"].removeprefix("s3://").partition("/")[0]
+    return read_map_results(reference["ref"], bucket, read)
+
+
+def test_a_map_over_2000_generated_items_completes_with_its_results_by_reference(template: Template, aws: Any) -> None:
+    # Given a first step generating 2,000 items and a map allowed 2,000 items (a Distributed Map)
+    count = 2000
+    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})
+    # When the chain runs
+    result = run_chain(template, bedrock, many_items_chain(count), {})
+    # Then it succeeds with the map's results by reference, every item's answer read back in item order
+    assert result.status == "SUCCEEDED", result.cause
+    reference = result.output["steps"]["each"]
+    assert (reference["results"], reference["truncated"]) == (None, True)
+    assert len(json.dumps(reference)) < 1024
+    results = map_results(aws, reference)
+    assert [item["text"].startswith("Simulated answer") for item in results] == [True] * count
+
+
+def test_a_failed_item_of_a_distributed_map_stays_null_and_fails_the_chain_keeping_the_rest(
+    template: Template, aws: Any
+) -> None:
+    # Given 60 items (over the inline bound) of which Bedrock refuses two
+    bedrock = JsonAnswers(
+        {"List the items": {"items": [{"n": n} for n in range(60)]}}, rejected=["Item 7: 7", "Item 42: 42"]
+    )
+    # When the chain runs
+    result = run_chain(template, bedrock, many_items_chain(100, then="Sum up {{ steps.each.results }}"), {})
+    # Then the chain fails at the map, keeping the list and the map's reference among its completed steps
+    assert result.error == "MapItemsFailed"
+    cause = failure(result)
+    assert (cause["step"], cause["stage"]) == ("ask", "each")
+    assert set(cause["completed_steps"]) == {"list", "each"}
+    # And the two refused items are null, the 58 others kept
+    results = map_results(aws, cause["completed_steps"]["each"])
+    assert [index for index, item in enumerate(results) if item is None] == [7, 42]
+    assert len(results) == 60
+
+
+def test_a_distributed_map_returns_its_results_by_reference_and_a_later_step_reads_them(
+    template: Template, aws: Any
+) -> None:
+    """45 items are enough to leave the inline bound (40)."""
+    # Given 45 generated items and a step after the map using all its results
+    count = 45
+    bedrock = JsonAnswers({"List the items": {"items": [{"n": n} for n in range(count)]}})
+    chain = many_items_chain(50, then="Sum up {{ steps.each.results | json }}")
+    # When the chain runs
+    result = run_chain(template, bedrock, chain, {})
+    # Then it succeeds, the map's results kept in S3 by reference (the output stays small)
+    assert result.status == "SUCCEEDED", result.cause
+    reference = result.output["steps"]["each"]
+    assert (reference["results"], reference["truncated"]) == (None, True)
+    assert reference["ref"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
+    assert len(json.dumps(result.output)) < 16 * 1024
+    # And the results hold every item's answer, in item order
+    results = map_results(aws, reference)
+    assert [item["text"].startswith("Simulated answer") for item in results] == [True] * count
+    # And the last prompt holds every item's answer, read back from S3 by pre-process
+    last = json.dumps(bedrock.calls[-1].request)
+    assert last.count("Simulated answer") >= count
+    assert len(bedrock.calls) == count + 2

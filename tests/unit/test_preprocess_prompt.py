@@ -10,6 +10,7 @@ from companion.errors import (
     InputValidationError,
     MissingTemplateVariablesError,
     RequestEncodingError,
+    ResponseDecodingError,
     S3LocationError,
 )
 
@@ -172,4 +173,61 @@ def test_a_reference_outside_the_offload_prefix_is_refused(s3: Any, invoke: Invo
     kept = {"text": "x", "ref": f"s3://{BUCKET}/prompt-sets/secret.jsonl", "truncated": True, "family": "claude"}
     event = _event(variables={"topic": "t", "steps": {"draft": kept}})
     with pytest.raises(S3LocationError, match="offload/"):
+        invoke("PreprocessPromptFunction", event)
+
+
+def _map_run(s3: Any, files: dict[str, list[dict[str, Any]]]) -> str:
+    """A Distributed Map's ResultWriter output under offload/maps/ (manifest and result files); the manifest's URI."""
+    prefix = "offload/maps/exec-1/each/run-1/"
+    listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    for status, records in files.items():
+        key = f"{prefix}{status}_0.json"
+        body = json.dumps(records).encode()
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        listed[status] = [{"Key": key, "Size": len(body)}]
+    manifest = {"DestinationBucket": BUCKET, "MapRunArn": "arn:run-1", "ResultFiles": listed}
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}manifest.json", Body=json.dumps(manifest).encode())
+    return f"s3://{BUCKET}/{prefix}manifest.json"
+
+
+def _child(index: int, output: Any = None, status: str = "SUCCEEDED") -> dict[str, Any]:
+    record = {"Status": status, "Input": json.dumps({"ctx": {"item": f"i{index}", "index": index}})}
+    return record | ({"Output": json.dumps(output)} if status == "SUCCEEDED" else {"Error": "E", "Cause": "c"})
+
+
+def test_a_maps_results_kept_in_s3_are_read_back_in_item_order(s3: Any, invoke: Invoke) -> None:
+    # Given a Distributed Map's results in S3: items 2 and 0 succeeded (listed out of order), item 1 failed
+    uri = _map_run(
+        s3,
+        {
+            "SUCCEEDED": [_child(2, {"text": "two", "json": None}), _child(0, {"text": "zero", "json": None})],
+            "FAILED": [_child(1, status="FAILED")],
+        },
+    )
+    event = _event(
+        prompt={"messages": [{"role": "user", "content": "Sum up {{ steps.each.results | json }}"}]},
+        variables={"steps": {"each": {"results": None, "ref": uri, "truncated": True}}},
+    )
+    # When pre-processed
+    output = invoke("PreprocessPromptFunction", event)
+    # Then the prompt holds the results in item order, the failed item null
+    content = output["request"]["Body"]["messages"][0]["content"]
+    results = json.loads(content.removeprefix("Sum up "))
+    assert [None if item is None else item["text"] for item in results] == ["zero", None, "two"]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"SUCCEEDED": [{"Status": "SUCCEEDED", "Input": "not json", "Output": "{}"}]},
+        {"SUCCEEDED": [{"Status": "SUCCEEDED", "Input": json.dumps({"ctx": {"index": -1}}), "Output": "{}"}]},
+        {"SUCCEEDED": [{"Status": "SUCCEEDED", "Input": json.dumps({"ctx": {"index": 0}})}]},
+    ],
+)
+def test_a_maps_result_file_that_is_not_step_functions_is_refused_by_name(
+    s3: Any, invoke: Invoke, files: dict[str, list[dict[str, Any]]]
+) -> None:
+    uri = _map_run(s3, files)
+    event = _event(variables={"topic": "t", "steps": {"each": {"results": None, "ref": uri, "truncated": True}}})
+    with pytest.raises(ResponseDecodingError, match="map results"):
         invoke("PreprocessPromptFunction", event)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sfn_offline.template import load_yaml
 
 from companion.chains import load_chain, packaged_chain
 from companion.chains.compiler import CompileSettings, compile_chain
@@ -177,3 +178,75 @@ def test_an_error_raised_in_the_compiled_jsonata_fails_the_step_by_its_own_name(
     failed = evaluate(catch["Output"], {"states": {"input": {}, "errorOutput": {"Error": error, "Cause": cause}}})
     # Then the failure record carries the error the expression raised, by name
     assert failed["failure"]["error"] == named
+
+
+def map_chain(max_items: int | None, item_prompt: str = "About {{ item }}") -> Any:
+    """A chain listing items in JSON, then a map over them (``max_items`` as given)."""
+    mapped: dict[str, Any] = {
+        "name": "each",
+        "items": "steps.list.json.items",
+        "step": {"name": "ask", "prompt": item_prompt},
+    }
+    if max_items is not None:
+        mapped["max_items"] = max_items
+    return load_chain(
+        {
+            "name": "mapped",
+            "defaults": {"model_id": "anthropic.claude-3-5-haiku-20241022-v1:0"},
+            "steps": [
+                {"name": "intro", "prompt": "Say hello"},
+                {"name": "list", "prompt": "List items", "output": {"format": "json"}},
+                {"map": mapped},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("max_items", [None, 40])
+def test_a_map_bounded_small_stays_an_inline_map(max_items: int | None) -> None:
+    state = compile_chain(map_chain(max_items))["States"]["each"]
+    assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    assert "ResultWriter" not in state
+    assert ("more than 40 items" in state["Items"]) is (max_items is not None)
+
+
+def test_a_map_of_many_items_is_a_distributed_map_of_express_children_writing_to_s3() -> None:
+    # Given a map allowed 2,000 items whose step uses an earlier answer
+    definition = compile_chain(map_chain(2000, "About {{ item }} after {{ steps.intro.text }}"))
+    states = definition["States"]
+    each = states["each"]
+    # Then it is a Distributed Map of EXPRESS children, its results written under the offload prefix
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert each["ResultWriter"]["Arguments"]["Bucket"] == "${PayloadBucketName}"
+    assert each["ResultWriter"]["Arguments"]["Prefix"].startswith('{% "offload/maps/" & $states.context.Execution.Name')
+    assert each["ToleratedFailurePercentage"] == 100
+    assert "more than 2000 items" in each["Items"]
+    # And each child first assigns the variables its step reads (a child workflow sees none of the parent's)
+    start = each["ItemProcessor"]["States"][each["ItemProcessor"]["StartAt"]]
+    assert set(start["Assign"]) == {"input", "step_intro"}
+    # And a failed item fails its child; the map's manifest decides whether the chain fails
+    assert each["ItemProcessor"]["States"]["ask Failed"]["Type"] == "Fail"
+    assert each["Next"] == "Read each Manifest"
+    assert states["Read each Manifest"]["Resource"] == "arn:aws:states:::aws-sdk:s3:getObject"
+
+
+def test_a_packaged_chains_role_may_run_its_distributed_map_and_nothing_more() -> None:
+    # Given a chain with a Distributed Map, its generated resources
+    chain = map_chain(2000)
+    text = generate_chains.resources(chain, json.dumps(compile_chain(chain)))
+    role = load_yaml(text)[f"{generate_chains.logical_prefix('mapped')}ChainRole"]
+    statements = {s["Sid"]: s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    # Then the role starts executions of its own machine only, follows them, and writes under offload/maps/ only
+    machine = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    assert (
+        _text(statements["RunMapChildWorkflows"]["Resource"])
+        == f"{machine}:stateMachine:${{AWS::StackName}}-chain-mapped"
+    )
+    assert _text(statements["FollowMapChildWorkflows"]["Resource"]) == (
+        f"{machine}:execution:${{AWS::StackName}}-chain-mapped/*"
+    )
+    maps = _text(statements["WriteMapResults"]["Resource"])
+    assert maps == "arn:${AWS::Partition}:s3:::${PayloadBucket}/offload/maps/*"
+    # And a chain without one gets none of them
+    inline = map_chain(None)
+    assert "RunMapChildWorkflows" not in generate_chains.resources(inline, json.dumps(compile_chain(inline)))

@@ -47,6 +47,9 @@ MAX_PROMPT_CHARS = 50_000
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_REPROMPTS = 5
 MAX_MAP_CONCURRENCY = 40
+# A map that may get more items than this runs as a Distributed Map (see MapGroup.max_items).
+INLINE_MAP_ITEMS = 40
+MAX_MAP_ITEMS = 10_000
 SCHEMA_KEY = "$schema"
 """A top-level key a chain file may carry for editors (the URI of its JSON Schema); :func:`load_chain` drops it."""
 
@@ -155,6 +158,12 @@ class MapGroup(BaseModel):
     )
     item_variable: Annotated[str, Field(pattern=_IDENTIFIER, max_length=64), AfterValidator(_free_variable)] = "item"
     max_concurrency: Annotated[int, Field(ge=1, le=MAX_MAP_CONCURRENCY)] = 4
+    max_items: Annotated[int, Field(ge=1, le=MAX_MAP_ITEMS)] | None = Field(
+        default=None,
+        description=f"The most items the map runs (the list's first ones). Over {INLINE_MAP_ITEMS}, a compiled chain "
+        "runs the map as a Distributed Map: each item an Express child workflow (5 minutes at most), the results "
+        "written to S3 and returned by reference.",
+    )
     step: StepDefinition
 
 
@@ -265,7 +274,13 @@ class MapSteps(BaseModel):
     items: str
     item_variable: str
     max_concurrency: int
+    max_items: int | None = None
     step: ResolvedStep
+
+    @property
+    def distributed(self) -> bool:
+        """Whether a compiled chain runs this map as a Distributed Map (its results then come back by reference)."""
+        return self.max_items is not None and self.max_items > INLINE_MAP_ITEMS
 
     @property
     def index_variable(self) -> str:
@@ -314,6 +329,7 @@ class Chain(BaseModel):
                         items=mapped.items,
                         item_variable=mapped.item_variable,
                         max_concurrency=mapped.max_concurrency,
+                        max_items=mapped.max_items,
                         step=self._resolve(mapped.step),
                     )
                 )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.codec import NeutralRequest, Turn, decode, encode_json, resolve_family
 from companion.codec.models import InferenceParameters, ModelFamily
-from companion.errors import InputValidationError, PromptTooLargeError
+from companion.errors import InputValidationError, PromptTooLargeError, ResponseDecodingError
 from companion.s3uri import S3Location, key_segment, parse_s3_uri
 from companion.settings import PayloadBudget, PreprocessSettings
 from companion.steps.templating import render_all
@@ -71,39 +73,79 @@ _MAX_REFERENCES = 200
 
 def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> dict[str, Any]:
     """``variables`` with each earlier answer kept in S3 by reference (``{text: preview, ref, family, truncated}``,
-    as a compiled chain machine keeps answers too large for its state) replaced by its full text.
+    as a compiled chain machine keeps answers too large for its state) replaced by its full text, and each map's
+    results kept in S3 (``{results: null, ref: <manifest>, truncated}``, a Distributed Map's) read back in item order.
 
     Raises
     ------
     S3LocationError
         A reference lies outside the offload prefix of the payload bucket.
     OffloadedObjectNotFoundError, ResponseDecodingError
-        The referenced answer is gone or is not the family's answer.
+        The referenced answer is gone or is not the family's answer; a map's manifest or result file is not what
+        Step Functions writes.
     PromptTooLargeError
-        More than ``_MAX_REFERENCES`` references.
+        More than ``_MAX_REFERENCES`` references (each result file of a map counts as one).
     """
     steps = variables.get("steps")
     if not isinstance(steps, dict):
         return variables
     budget = [_MAX_REFERENCES]
 
+    def read(uri: str) -> bytes:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise PromptTooLargeError(f"the prompt uses more than {_MAX_REFERENCES} answers kept in S3")
+        where = "variables.steps ref"
+        return store.get_bytes(
+            parse_s3_uri(uri, where=where, bucket=settings.offload_bucket, prefix=settings.offload_prefix)
+        )
+
     def full(value: Any) -> Any:
         if isinstance(value, dict) and isinstance(value.get("ref"), str) and value.get("truncated") is True:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise PromptTooLargeError(f"the prompt uses more than {_MAX_REFERENCES} answers kept in S3")
-            where = "variables.steps ref"
-            location = parse_s3_uri(
-                value["ref"], where=where, bucket=settings.offload_bucket, prefix=settings.offload_prefix
-            )
+            if "results" in value:
+                results = read_map_results(value["ref"], settings.offload_bucket, read)
+                return {**value, "results": [full(item) for item in results], "truncated": False}
             family = value.get("family")
-            answer = decode(store.get_bytes(location), str(value.get("model_id") or family), family)
+            answer = decode(read(value["ref"]), str(value.get("model_id") or family), family)
             return {**value, "text": answer.text, "truncated": False}
         if isinstance(value, dict) and isinstance(value.get("results"), list):
             return {**value, "results": [full(item) for item in value["results"]]}
         return value
 
     return {**variables, "steps": {name: full(value) for name, value in steps.items()}}
+
+
+def read_map_results(manifest_uri: str, bucket: str, read: Callable[[str], bytes]) -> list[Any]:
+    """A Distributed Map's results from its ResultWriter manifest: each child's output by item index (the child's
+    input ``ctx.index``), ``None`` for an item whose child did not succeed."""
+
+    def document(uri: str) -> Any:
+        try:
+            return json.loads(read(uri))
+        except ValueError as exc:
+            raise ResponseDecodingError(f"map results {uri}: not JSON") from exc
+
+    files = document(manifest_uri)
+    files = files.get("ResultFiles") if isinstance(files, dict) else None
+    if not isinstance(files, dict):
+        raise ResponseDecodingError(f"map results {manifest_uri}: a manifest has ResultFiles")
+    by_index: dict[int, Any] = {}
+    for status, entries in files.items():
+        for entry in entries if isinstance(entries, list) else []:
+            uri = f"s3://{bucket}/{entry.get('Key') if isinstance(entry, dict) else ''}"
+            records = document(uri)
+            if not isinstance(records, list):
+                raise ResponseDecodingError(f"map results {uri}: a result file is a list of executions")
+            for record in records:
+                try:
+                    index = json.loads(record["Input"])["ctx"]["index"]
+                    output = json.loads(record["Output"]) if status == "SUCCEEDED" else None
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise ResponseDecodingError(f"map results {uri}: an execution without its item") from exc
+                if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                    raise ResponseDecodingError(f"map results {uri}: an item index is not a count")
+                by_index[index] = output
+    return [by_index.get(index) for index in range(max(by_index, default=-1) + 1)]
 
 
 def preprocess_prompt(

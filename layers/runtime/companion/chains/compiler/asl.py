@@ -84,6 +84,10 @@ _ERROR = (
     )
     + " $e)"
 )
+# A Fail state may not raise States.* names: they fail as PromptChain.<name>.
+_FAIL_ERROR = (
+    '($e := $states.input.failure.error; $substring($e, 0, 7) = "States." ? "PromptChain." & $substring($e, 7) : $e)'
+)
 
 
 def jsonata(expression: str) -> str:
@@ -97,6 +101,7 @@ class Scope:
     kind: str  # "top", "branch" or "map"
     stage: str
     item_variable: str | None = None
+    distributed: bool = False  # a Distributed Map's child workflow: it fails instead of returning a failure record
 
     @property
     def nested(self) -> bool:
@@ -111,6 +116,7 @@ class Known:
     kind: str  # "step" or "map"
     answer_bytes: int
     items_bytes: int = 0  # a map: bound of its list's JSON
+    by_reference: bool = False  # a Distributed Map: its results are in S3, the variable holds their reference
 
 
 @dataclass
@@ -165,6 +171,9 @@ class Compiler:
             if isinstance(stage, ParallelSteps | MapSteps):
                 claim(stage.name, f"group {stage.name!r}")
                 claim(_state_name("Check", stage.name, "Results"), f"group {stage.name!r}")
+            if isinstance(stage, MapSteps) and stage.distributed:
+                claim(_state_name("Start", stage.name, "Item"), f"group {stage.name!r}")
+                claim(_state_name("Read", stage.name, "Manifest"), f"group {stage.name!r}")
             steps = stage.steps if isinstance(stage, ParallelSteps) else [stage.step]
             for step in steps:
                 for name in self._state_names(step, nested=isinstance(stage, ParallelSteps | MapSteps)):
@@ -320,10 +329,7 @@ class Compiler:
         }
 
     def _fail(self) -> dict[str, Any]:
-        error = (
-            "($e := $states.input.failure.error;"
-            ' $substring($e, 0, 7) = "States." ? "PromptChain." & $substring($e, 7) : $e)'
-        )
+        error = _FAIL_ERROR
         uri = f'"s3://${{PayloadBucketName}}/" & {self._failure_key()}'
         cause = f'$string($merge([{self._failure_document()}, {{"completed_steps_uri": {uri}}}]))'
         return {
@@ -347,7 +353,9 @@ class Compiler:
         if isinstance(stage, MapSteps):
             items = self._items_bound(stage)
             per_item = self._answer_bound(stage.step)
-            self.known[stage.name] = Known(self.variables[stage.name], "map", per_item * 3, items)
+            self.known[stage.name] = Known(
+                self.variables[stage.name], "map", per_item * 3, items, by_reference=stage.distributed
+            )
             return
         for step in stage.steps if isinstance(stage, ParallelSteps) else [stage.step]:
             self.known[step.name] = Known(self.variables[step.name], "step", self._answer_bound(step))
@@ -378,8 +386,14 @@ class Compiler:
     def _map(self, stage: MapSteps, after: str) -> dict[str, Any]:
         segments = stage.items.strip().split(".")
         source = lookup("$" + self.variables[segments[1]], segments[2:])
-        not_a_list = f"map {stage.name}: {stage.items.strip()} is not a list"
-        items = f'(\n{PRELUDE}\n$v := {source};\n$type($v) = "array" ? $v : $error({json.dumps(not_a_list)})\n)'
+        not_a_list = json.dumps(f"map {stage.name}: {stage.items.strip()} is not a list")
+        checked = f"$v : $error({not_a_list})"
+        if stage.max_items is not None:
+            too_long = json.dumps(f"map {stage.name}: {stage.items.strip()} has more than {stage.max_items} items")
+            checked = f"($count($v) <= {stage.max_items} ? $v : $error({too_long})) : $error({not_a_list})"
+        items = f'(\n{PRELUDE}\n$v := {source};\n$type($v) = "array" ? {checked}\n)'
+        if stage.distributed:
+            return self._distributed_map(stage, items, after)
         scope = Scope("map", stage.name, stage.item_variable)
         states = self._step(stage.step, scope, None)
         check = _state_name("Check", stage.name, "Results")
@@ -404,6 +418,93 @@ class Compiler:
                 "Assign": {self.variables[stage.name]: jsonata(f'{{"results": {results}}}')},
                 "Output": jsonata(_first_failure()),
                 "Catch": [self._catch_all(stage.name, stage.name, Scope("top", stage.name))],
+                "Next": check,
+            },
+            check: self._check_failures(after),
+        }
+
+    def _distributed_map(self, stage: MapSteps, items: str, after: str) -> dict[str, Any]:
+        """A map over many items: each item an EXPRESS child workflow running the step's states, the results
+        written to S3 by the ResultWriter (the variable keeps their reference), a failed item failing its child.
+
+        Child workflows do not see the parent's variables: each gets them in its input and assigns them first.
+        """
+        scope = Scope("map", stage.name, stage.item_variable, distributed=True)
+        start = _state_name("Start", stage.name, "Item")
+        read = _state_name("Read", stage.name, "Manifest")
+        check = _state_name("Check", stage.name, "Results")
+        # Only what the step uses: every JSONata expression of a child is evaluated with the variables it reads.
+        paths = self._paths(stage.step)
+        used = set(self.earlier) if "steps" in paths else {p.split(".")[1] for p in paths if p.startswith("steps.")}
+        shared = ["input", *(self.variables[name] for name in self.earlier if name in used)]
+        states: dict[str, Any] = {
+            start: {
+                "Type": "Pass",
+                "Comment": "A child workflow does not see the chain's variables: they come in its input.",
+                "Assign": {name: jsonata(f"$states.input.ctx.vars.{name}") for name in shared},
+                "Output": jsonata('{"ctx": {"item": $states.input.ctx.item, "index": $states.input.ctx.index}}'),
+                "Next": self._first_state(stage.step),
+            },
+            **self._step(stage.step, scope, None),
+        }
+        prefix = (
+            f'"{self.settings.offload_prefix}maps/" & $states.context.Execution.Name & "/" & '
+            f"{json.dumps(key_segment(stage.name))}"
+        )
+        reference = (
+            '{"results": null, "ref": "s3://" & $states.result.ResultWriterDetails.Bucket & "/" & '
+            '$states.result.ResultWriterDetails.Key, "truncated": true}'
+        )
+        cause = json.dumps(
+            f"items of map {stage.name} failed: their errors are in the FAILED, TIMED_OUT and ABORTED result files "
+            "its manifest lists (the chain's results keep its reference)"
+        )
+        failed = (
+            "($files := $parse($states.result.Body).ResultFiles;\n"
+            " $count($files.FAILED) + $count($files.TIMED_OUT) + $count($files.ABORTED) > 0\n"
+            f'  ? {{"failure": {{"step": {json.dumps(stage.step.name)}, "stage": {json.dumps(stage.name)}, '
+            f'"error": "MapItemsFailed", "cause": {cause}, "unaccepted": {_usage_sum("[]")}}}}}\n'
+            "  : {})"
+        )
+        top = Scope("top", stage.name)
+        return {
+            stage.name: {
+                "Type": "Map",
+                "Comment": f"Map {stage.name}: {stage.step.name} once per item of {stage.items.strip()}, each item "
+                f"an Express child workflow (up to {stage.max_items} items); the results go to S3.",
+                "Items": jsonata(items),
+                "ItemSelector": {
+                    "ctx": {
+                        "item": jsonata("$states.context.Map.Item.Value"),
+                        "index": jsonata("$states.context.Map.Item.Index"),
+                        "vars": jsonata("{" + ", ".join(f'"{name}": ${name}' for name in shared) + "}"),
+                    }
+                },
+                "MaxConcurrency": stage.max_concurrency,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": start,
+                    "States": states,
+                },
+                "ToleratedFailurePercentage": 100,
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Arguments": {"Bucket": "${PayloadBucketName}", "Prefix": jsonata(prefix)},
+                },
+                "Assign": {self.variables[stage.name]: jsonata(reference)},
+                "Output": jsonata("$states.result.ResultWriterDetails"),
+                "Catch": [self._catch_all(stage.name, stage.name, top)],
+                "Next": read,
+            },
+            read: {
+                "Type": "Task",
+                "Comment": "Reads the map's manifest: the chain fails, keeping the results' reference, when an item "
+                "failed.",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Arguments": {"Bucket": jsonata("$states.input.Bucket"), "Key": jsonata("$states.input.Key")},
+                "Output": jsonata(failed),
+                "Retry": retry_policy("s3_transient"),
+                "Catch": [self._catch_all(stage.name, stage.name, top)],
                 "Next": check,
             },
             check: self._check_failures(after),
@@ -564,7 +665,15 @@ class Compiler:
                     ],
                     "Default": failed,
                 }
-        if scope.nested:
+        if scope.distributed:
+            states[failed] = {
+                "Type": "Fail",
+                "Comment": "Fails this item's child workflow: the map keeps its other items, the result files this "
+                "one's error and cause.",
+                "Error": jsonata(_FAIL_ERROR),
+                "Cause": jsonata("$string($states.input.failure)"),
+            }
+        elif scope.nested:
             states[failed] = {
                 "Type": "Pass",
                 "Comment": "Ends this run as a failure record, so the stage keeps what its other runs completed.",
@@ -798,7 +907,10 @@ class Compiler:
         if root != "steps":
             return False
         names = [rest[0]] if rest else list(self.earlier)
-        return any(self.known[name].answer_bytes > self.settings.answer_budget_bytes for name in names)
+        return any(
+            self.known[name].by_reference or self.known[name].answer_bytes > self.settings.answer_budget_bytes
+            for name in names
+        )
 
     def _slot_bound(self, step: ResolvedStep, placeholder: Placeholder) -> int:
         root, *rest = placeholder.path.split(".")
