@@ -54,7 +54,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sfn_offline.asl_types import event_details
 
@@ -435,6 +435,9 @@ def patch_child_workflow_variables() -> None:
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore  # noqa: PLC0415
 
+    def fresh_store() -> Any:
+        return VariableStore()  # type: ignore[no-untyped-call]  # moto leaves its constructor unannotated
+
     for worker_class in (DistributedItemProcessorWorker, DistributedIteratorWorker):
         original = worker_class._eval_input
 
@@ -442,10 +445,10 @@ def patch_child_workflow_variables() -> None:
             # moto writes every variable in scope into each JSONata expression: the selector gets only those it
             # reads (with all of them, each child carried, say, the parent's whole item list).
             env_frame.variable_store = selector_scope(
-                self._item_selector or self._parameters, env_frame.variable_store, VariableStore()
+                self._item_selector or self._parameters, env_frame.variable_store, fresh_store()
             )
             _original(self, env_frame=env_frame)
-            env_frame.variable_store = VariableStore()
+            env_frame.variable_store = fresh_store()
             # Its history is its own too (moto shared one among every child of the Map Run).
             env_frame.event_manager = EventManager()
 
@@ -673,7 +676,8 @@ def jsonata_result_writer(writer: dict[str, Any]) -> Any:
     program, _ = AmazonStateLanguageParser.parse(
         json.dumps({"QueryLanguage": "JSONata", "StartAt": "Write", "States": {"Write": task}})
     )
-    arguments = program.states.states["Write"].parargs
+    # moto types the parse result as its EvalComponent base; a definition parses to a Program, which has states.
+    arguments = cast("Any", program).states.states["Write"].parargs
     return ResultWriter(resource=Resource.from_resource_arn(writer["Resource"]), parargs=arguments)
 
 
