@@ -1,10 +1,15 @@
-"""The generic chain interpreter (``statemachines/prompt_chain.asl.json``), generated for inline chains.
+"""The generic chain interpreter (``statemachines/prompt_chain.asl.yaml``), generated for inline chains.
 
 A chain sent inline to ``POST /chains`` (or to ``ChainBatchStateMachine``) has no machine of its own; this one runs any
-chain's plan (``companion.chains.execution_input``) stage by stage. Its structure is ``interpreter.json`` beside this
-module; what is family-specific (which families a text step's answer can be read from in the invoke state, how their
-answers are read, how a rejected answer's text is found for the correction turn) is filled in from
-``companion.codec.jsonata``, so no family's field path is written by hand in the machine.
+chain's plan (``companion.chains.execution_input``) stage by stage. Its structure is ``interpreter.yaml`` beside this
+module; what is family-specific (how a text step's answer is read in the invoke state, how a rejected answer's text is
+found for the correction turn) is filled in from ``companion.codec.jsonata``, every retry policy from
+``companion.retry_policies``, and the budgets below, so no family's field path or policy is written twice.
+
+Budgets: results live in workflow variables, whose Assign holds at most 256 KiB and whose execution holds at most
+10 MiB; the chain's output and a map stage's results must fit a 256 KiB state payload. A record therefore keeps at most
+``TEXT_BUDGET_CHARS`` of answer text inline (a longer answer stays in S3 and the record holds a preview and its
+reference), and an inline Map runs at most ``MAP_ITEMS`` items.
 """
 
 from __future__ import annotations
@@ -13,10 +18,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from companion.chains.compiler.settings import CompileSettings
 from companion.codec.jsonata import TEXT_FAMILIES, answer_expression
+from companion.retry_policies import retry_policy
+from companion.usage import USAGE_MARKER
 
-_SKELETON = Path(__file__).resolve().parent / "interpreter.json"
-_STEP_STATES = ("States", "Run Stage Steps", "ItemProcessor", "States")
+_SKELETON = Path(__file__).resolve().parent / "interpreter.yaml"
+
+TEXT_BUDGET_CHARS = 2048
+"""Answer text a record keeps inline; over it the record holds a preview and the reference to the answer in S3."""
+PREVIEW_CHARS = 500
+MAP_ITEMS = 100
+"""Items an inline Map runs: each result is a record of at most about ``MAP_RECORD_BYTES``, and all must fit 256 KiB."""
+MAP_RECORD_BYTES = 2 * 1024 + 512
+CAUSE_BUDGET_CHARS = 32_000
+"""A Fail state's Cause holds at most 32,768 characters; the completed records are left out above this."""
+
+_POLICIES = ("lambda_transient", "bedrock_invoke_transient", "s3_transient")
 
 
 def _readers() -> str:
@@ -27,51 +45,104 @@ def _readers() -> str:
     return "{\n" + members + "\n  }"
 
 
-def _text_state_output() -> str:
+def _unaccepted_sum(usages: str) -> str:
+    total = '$sum($append([0], $filter({0}.{1}, function($v) {{ $type($v) = "number" }})))'
     return (
-        "{%\n(\n"
-        "  $b := $states.result.Body;\n"
-        "  $family := $states.input.step.model_family;\n"
+        f'{{"input_tokens": {total.format(usages, "input_tokens")}, '
+        f'"output_tokens": {total.format(usages, "output_tokens")}}}'
+    )
+
+
+def _invoke_output() -> str:
+    return (
+        "{% (\n"
+        "  $given := $states.input;\n"
+        "  $in := $merge([$given, {\"request\": $sift($given.request, function($v, $k) { $k != \"Body\" })}]);\n"
+        "  $s := $plan[$index].steps[$in.run.at];\n"
+        "  $family := $s.step.model_family;\n"
         f"  $readers := {_readers()};\n"
         "  $read := $lookup($readers, $family);\n"
-        "  $answer := $read($b);\n"
-        '  $not($type($answer.text) = "string") or $answer.text = ""\n'
-        "    ? {\n"
-        '        "failed": true,\n'
-        '        "Error": "ResponseDecodingError",\n'
-        '        "Cause": $string({\n'
-        '          "step": $states.input.step.step,\n'
-        '          "error": "ResponseDecodingError",\n'
-        '          "cause": "no answer text in the " & $family & " response"\n'
-        "        })\n"
-        "      }\n"
-        '    : {"text": $answer.text, "json": null, '
-        '"usage": {"input_tokens": $answer.input_tokens, "output_tokens": $answer.output_tokens}}\n'
-        ")\n%}"
+        '  $inline := $s.output.format = "text" and $s.output.on_truncation = "report" and $exists($read);\n'
+        "  $b := $states.result.Body;\n"
+        "  $exists($in.request.Output) ? $in\n"
+        "  : $inline ? (\n"
+        "      $answer := $read($b);\n"
+        '      $not($type($answer.text) = "string") or $answer.text = ""\n'
+        "        ? {\n"
+        '            "failed": true,\n'
+        '            "Error": "ResponseDecodingError",\n'
+        '            "Cause": $string({\n'
+        '              "step": $in.run.step,\n'
+        '              "error": "ResponseDecodingError",\n'
+        '              "cause": "no answer text in the " & $family & " response"\n'
+        "            }),\n"
+        f'            "unaccepted": {_unaccepted_sum("$in.unaccepted")}\n'
+        "          }\n"
+        "        : $merge([$in, {\n"
+        '            "record": {"text": $answer.text, "json": null,\n'
+        '              "usage": {"input_tokens": $answer.input_tokens, "output_tokens": $answer.output_tokens}}\n'
+        f"          }}, $length($answer.text) > {TEXT_BUDGET_CHARS} ? {{\"answer\": $b}} : {{}}])\n"
+        "    )\n"
+        '  : $merge([$in, {"answer": $b}])\n'
+        ") %}"
     )
 
 
-def _said() -> str:
+def _correction_output() -> str:
     # resolve-output hands over a normalized result (it has a family); an inline answer is the family's own Body.
+    marker = json.dumps(USAGE_MARKER)
     return (
+        "{% (\n"
+        "  $in := $states.input;\n"
+        "  $b := $in.answer;\n"
         f"  $readers := {_readers()};\n"
-        "  $read := $lookup($readers, $input.step.model_family);\n"
+        "  $read := $lookup($readers, $plan[$index].steps[$in.run.at].step.model_family);\n"
         "  $text := $exists($b.family) ? $b.text : ($exists($read) ? $read($b).text);\n"
-        '  $said := $type($text) = "string" and $text != "" ? $text : $string($b);'
+        '  $said := $type($text) = "string" and $text != "" ? $text : $string($b);\n'
+        "  $c := $in.invalid.Cause;\n"
+        '  $m := $type($c) = "string" and $substring($c, 0, 1) = "{" and $contains($c, "errorMessage")\n'
+        "    ? $parse($c).errorMessage : $string($c);\n"
+        f"  $used := $contains($m, {marker}) ? $parse($substringAfter($m, {marker}));\n"
+        "  {\n"
+        '    "run": $in.run,\n'
+        f'    "fixes": $append($in.fixes, [{{"answer": $said, "error": $substringBefore($m, {marker})}}]),\n'
+        '    "unaccepted": $append($in.unaccepted, $exists($used) ? [$used] : [])\n'
+        "  }\n"
+        ") %}"
     )
+
+
+def _filled(value: Any, text: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _filled(item, text) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, text) for item in value]
+    if isinstance(value, str):
+        if value.startswith("@") and value.endswith("@") and value[1:-1] in _POLICIES:
+            return retry_policy(value[1:-1])
+        if value in text:
+            return text[value]
+        for placeholder, replacement in text.items():
+            value = value.replace(placeholder, replacement)
+    return value
 
 
 def interpreter_definition() -> dict[str, Any]:
-    """The generic interpreter's ASL, family facts filled in from the codec."""
-    definition: dict[str, Any] = json.loads(_SKELETON.read_text(encoding="utf-8"))
-    states: Any = definition
-    for key in _STEP_STATES:
-        states = states[key]
-    conditions = states["Choose Request Form"]["Choices"][0]["And"]
-    conditions[conditions.index("@TEXT_FAMILY_CHOICE@")] = {
-        "Or": [{"Variable": "$.step.model_family", "StringEquals": family.value} for family in sorted(TEXT_FAMILIES)]
+    """The generic interpreter's ASL (JSONata), family facts, retry policies and budgets filled in."""
+    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  (a generator's dependency, not the runtime layer's)
+
+    skeleton: dict[str, Any] = yaml.safe_load(_SKELETON.read_text(encoding="utf-8"))
+    text = {
+        "@INVOKE_OUTPUT@": _invoke_output(),
+        "@CORRECTION_OUTPUT@": _correction_output(),
+        "@UNACCEPTED_SUM@": _unaccepted_sum("$in.unaccepted"),
+        "@USAGE_MARKER@": json.dumps(USAGE_MARKER),
+        "@TEXT_BUDGET@": str(TEXT_BUDGET_CHARS),
+        "@PREVIEW_CHARS@": str(PREVIEW_CHARS),
+        "@MAP_ITEMS@": str(MAP_ITEMS),
+        "@MAP_RECORD_BYTES@": f"{MAP_RECORD_BYTES:,}",
+        "@CAUSE_BUDGET@": str(CAUSE_BUDGET_CHARS),
+        "@OFFLOAD_PREFIX@": CompileSettings().offload_prefix,
     }
-    states["Invoke Model For Text"]["Output"] = _text_state_output()
-    correction = states["Add Correction Turns"]["Output"]
-    states["Add Correction Turns"]["Output"] = correction.replace("@SAID@", _said())
+    definition: dict[str, Any] = _filled(skeleton, text)
     return definition
