@@ -49,3 +49,22 @@ def failure(result: ExecutionResult) -> dict[str, Any]:
     assert result.cause
     cause: dict[str, Any] = json.loads(result.cause)
     return cause
+
+
+def invoke_arguments(result: ExecutionResult) -> list[dict[str, Any]]:
+    """The arguments of every bedrock:invokeModel task the execution scheduled, in order."""
+    return [
+        json.loads(event["taskScheduledEventDetails"]["parameters"])
+        for event in result.history
+        if event.get("taskScheduledEventDetails", {}).get("resourceType") == "bedrock"
+    ]
+
+
+def largest_payload(result: ExecutionResult) -> int:
+    """Bytes of the largest state input or output the execution carried (Step Functions refuses over 256 KiB)."""
+    sizes = [0]
+    for event in result.history:
+        for details in event.values():
+            if isinstance(details, dict):
+                sizes.extend(len(details[key].encode("utf-8")) for key in ("input", "output") if key in details)
+    return max(sizes)

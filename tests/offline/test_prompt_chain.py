@@ -1,4 +1,4 @@
-"""The prompt-chain state machines offline: the template's PromptChainStateMachine (statemachines/prompt_chain.asl.json)
+"""The prompt-chain state machines offline: the template's PromptChainStateMachine (statemachines/prompt_chain.asl.yaml)
 with the real handlers, a simulated Bedrock and S3 emulated by moto, running the example chains and one-step chains
 through every path of the step flow (inline, Input.S3Uri, Output.S3Uri, re-prompt, throttling, failures)."""
 
@@ -20,12 +20,11 @@ from sfn_offline.template import Template, load_template
 
 from companion.adapters.s3 import default_client
 from companion.chains import execution_input, load_chain
-from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
+from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure, invoke_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
-INVOKE_INLINE = "Invoke Model Inline"
-INVOKE_TEXT = "Invoke Model For Text"
+INVOKE = "Invoke Model"
 BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
 EXECUTION = "prompt-chain-test"
 SCHEMA = {
@@ -166,7 +165,7 @@ def test_a_failing_step_keeps_the_completed_results_in_the_cause(template: Templ
     assert cause["step"] == "critique"
     assert set(cause["completed_steps"]) == {"outline", "draft"}
     assert cause["completed_steps"]["outline"]["json"] == OUTLINE
-    assert entered(result)[-2:] == ["Record Failure", "Fail Chain"]
+    assert entered(result)[-3:] == ["Record Failure", "Save Completed Steps", "Fail Chain"]
 
 
 # ---------------------------------------------------------------- one-step chains: the step flow's paths
@@ -186,7 +185,7 @@ def test_small_text_prompt_runs_inline_and_returns_the_text(
     assert result.output["final"]["usage"]["output_tokens"] > 0
     assert result.output["steps"] == {"answer": result.output["final"]}
     assert entered(result) == ["Start Chain", "Check Next Stage", "Prepare Stage Runs", "Run Stage Steps",
-                               "Preprocess Prompt", "Choose Request Form", INVOKE_TEXT,
+                               "Preprocess Prompt", INVOKE, "Route Answer", "Finish Step",
                                "Merge Stage Results", "Check Next Stage", "Finish Chain"]  # fmt: skip
     [call] = standin.calls
     assert call.target == CLAUDE
@@ -207,8 +206,8 @@ def test_large_prompt_goes_to_the_model_through_input_s3uri(
 
     # Then the request went through S3 and the model got the whole body
     assert result.status == "SUCCEEDED", result.cause
-    assert "Invoke Model From S3" in entered(result)
-    assert INVOKE_INLINE not in entered(result)
+    [arguments] = invoke_arguments(result)
+    assert set(arguments) == {"ModelId", "ContentType", "Accept", "Input"}
     [call] = standin.calls
     assert len(json.dumps(call.request)) > 300 * 1024
     keys = [item["Key"] for item in aws.list_objects_v2(Bucket=template.buckets["PayloadBucket"])["Contents"]]
@@ -222,8 +221,9 @@ def test_output_to_s3_is_resolved_from_the_payload_bucket(
 
     # Then Bedrock wrote the answer to the Output.S3Uri, Resolve Output read it back, and post-process normalized it
     assert result.status == "SUCCEEDED", result.cause
-    assert entered(result)[5:9] == ["Choose Request Form", "Invoke Model Inline To S3", "Resolve Output",
-                                    "Postprocess Result"]  # fmt: skip
+    assert entered(result)[5:9] == [INVOKE, "Route Answer", "Resolve Output", "Postprocess Result"]
+    [arguments] = invoke_arguments(result)
+    assert set(arguments) == {"ModelId", "ContentType", "Accept", "Body", "Output"}
     stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=f"offload/responses/{EXECUTION}/answer.json")
     assert json.loads(stored["Body"].read())["content"][0]["text"] == result.output["final"]["text"]
     assert result.output["final"]["text"].startswith("Simulated answer")
@@ -234,7 +234,7 @@ def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
     standin.script(
-        "Invoke Model Inline To S3", [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
+        INVOKE, [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
     )
     result = run_step(
         template,
@@ -255,7 +255,7 @@ def test_invalid_json_answer_is_reprompted_once_then_succeeds(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(INVOKE_INLINE, [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
+    standin.script(INVOKE, [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
 
     result = run_step(
         template,
@@ -290,7 +290,7 @@ def test_a_crafted_answer_enters_the_re_prompt_loop(
 ) -> None:
     # Given a first answer built to crash a JSON parser, then a valid one
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(INVOKE_INLINE, [claude_answer(crafted), claude_answer(json.dumps(valid))])
+    standin.script(INVOKE, [claude_answer(crafted), claude_answer(json.dumps(valid))])
     # When the step asks for JSON with one re-prompt allowed
     result = run_step(
         template,
@@ -308,7 +308,7 @@ def test_a_crafted_answer_enters_the_re_prompt_loop(
 def test_never_valid_json_fails_with_model_output_invalid(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
-    standin.script(INVOKE_INLINE, {"0-5": claude_answer("I would rather not use {{ braces }} or JSON.")})
+    standin.script(INVOKE, {"0-5": claude_answer("I would rather not use {{ braces }} or JSON.")})
 
     result = run_step(template, standin, {"prompt": "Answer as JSON", "output": {"format": "json", "max_reprompts": 2}})
 
@@ -338,11 +338,12 @@ def test_throttled_past_the_retries_fails_with_the_bedrock_error(
     assert failure(result)["step"] == "answer"
     assert len(standin.calls) == BEDROCK_ATTEMPTS
     # The failed run ends as a record, so the stage merges what else completed before the chain fails
-    assert entered(result)[-5:] == [
+    assert entered(result)[-6:] == [
         "Describe Step Failure",
         "Merge Stage Results",
         "Check Next Stage",
         "Record Failure",
+        "Save Completed Steps",
         "Fail Chain",
     ]
 
@@ -461,29 +462,45 @@ def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: T
         "input_tokens": sum(pair[0] for pair in per_step),
         "output_tokens": sum(pair[1] for pair in per_step),
         "steps_without_usage": 0,
+        "unaccepted": {"input_tokens": 0, "output_tokens": 0},
     }
 
 
-def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(template: Template) -> None:
+def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(template: Template, aws: Any) -> None:
     # Given the chain's failure states, reached with a States.* error (a Lambda timeout, as Step Functions names it)
+    # after one step completed
     states = template.state_machines["PromptChainStateMachine"].definition["States"]
+    reached = {
+        "Type": "Pass",
+        "Assign": {
+            "plan": [{"kind": "step", "name": "answer"}],
+            "index": 0,
+            "steps": {"first": {"text": "kept"}},
+            "unaccepted": {"input_tokens": 0, "output_tokens": 0},
+        },
+        "Next": "Record Failure",
+    }
     definition = {
-        "StartAt": "Record Failure",
-        "States": {name: states[name] for name in ("Record Failure", "Fail Chain")},
+        "QueryLanguage": "JSONata",
+        "StartAt": "Reach Failure",
+        "States": {"Reach Failure": reached}
+        | {name: states[name] for name in ("Record Failure", "Save Completed Steps", "Fail Chain")},
     }
-    failed = {
-        "failure": {"Error": "States.Timeout", "Cause": json.dumps({"step": "answer", "cause": "Task timed out"})},
-        "stage": {"name": "answer"},
-        "steps": {"first": {"text": "kept"}},
-    }
+    failed = {"failure": {"Error": "States.Timeout", "Cause": json.dumps({"step": "answer", "cause": "Task timed out"})}}
     # When they run
-    result = run_definition(definition, failed)
+    result = run_definition(definition, failed, execution_name=EXECUTION)
     # Then the chain fails as PromptChain.Timeout (a Fail state may not raise States.*), the Cause keeping the original
     assert result.error == "PromptChain.Timeout"
-    assert failure(result) == {
+    document = {
         "step": "answer",
         "stage": "answer",
         "error": "States.Timeout",
         "cause": "Task timed out",
+        "unaccepted": {"input_tokens": 0, "output_tokens": 0},
         "completed_steps": {"first": {"text": "kept"}},
     }
+    key = f"offload/failures/{EXECUTION}.json"
+    assert failure(result) == document | {"completed_steps_uri": f"s3://{template.buckets['PayloadBucket']}/{key}"}
+    # And the same document is in S3, where a Cause too long for its 32,768 characters points
+    stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=key)
+    assert json.loads(stored["Body"].read()) == document
