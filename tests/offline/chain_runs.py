@@ -10,6 +10,8 @@ from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
 
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
+STATE_PAYLOAD_LIMIT = 256 * 1024
+"""Bytes a state input or output may hold on AWS (the offline runner does not enforce it)."""
 
 
 class EntryCountingStandIn(BedrockStandIn):
@@ -68,3 +70,15 @@ def largest_payload(result: ExecutionResult) -> int:
             if isinstance(details, dict):
                 sizes.extend(len(details[key].encode("utf-8")) for key in ("input", "output") if key in details)
     return max(sizes)
+
+
+def stored_json(s3: Any, uri: str) -> Any:
+    """The JSON object at ``uri`` (``s3://bucket/key``)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def stored_answer(s3: Any, uri: str) -> str:
+    """The text of the Claude answer kept at ``uri``."""
+    body = stored_json(s3, uri)
+    return "".join(block["text"] for block in body["content"] if block["type"] == "text")

@@ -78,10 +78,11 @@ def _invoke_output() -> str:
         "            }),\n"
         f'            "unaccepted": {_unaccepted_sum("$in.unaccepted")}\n'
         "          }\n"
-        "        : $merge([$in, {\n"
-        '            "record": {"text": $answer.text, "json": null,\n'
-        '              "usage": {"input_tokens": $answer.input_tokens, "output_tokens": $answer.output_tokens}}\n'
-        f"          }}, $length($answer.text) > {TEXT_BUDGET_CHARS} ? {{\"answer\": $b}} : {{}}])\n"
+        f"        : ($long := $length($answer.text) > {TEXT_BUDGET_CHARS};\n"
+        '          $merge([$in, {"record": $merge([{\n'
+        f'            "text": $long ? $substring($answer.text, 0, {PREVIEW_CHARS}) : $answer.text, "json": null,\n'
+        '            "usage": {"input_tokens": $answer.input_tokens, "output_tokens": $answer.output_tokens}\n'
+        '          }, $long ? {"truncated": true} : {}])}, $long ? {"answer": $b} : {}]))\n'
         "    )\n"
         '  : $merge([$in, {"answer": $b}])\n'
         ") %}"
