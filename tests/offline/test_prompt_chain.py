@@ -195,9 +195,8 @@ def test_small_text_prompt_runs_inline_and_returns_the_text(
     assert result.output["final"]["json"] is None
     assert result.output["final"]["usage"]["output_tokens"] > 0
     assert result.output["steps"] == {"answer": result.output["final"]}
-    assert entered(result) == ["Start Chain", "Check Next Stage", "Prepare Stage Runs", "Run Stage Steps",
-                               "Preprocess Prompt", INVOKE, "Route Answer", "Finish Step",
-                               "Merge Stage Results", "Check Next Stage", "Finish Chain"]  # fmt: skip
+    assert entered(result) == ["Start Chain", "Check Next Stage", "Run Stage Steps", "Preprocess Prompt", INVOKE,
+                               "Route Answer", "Finish Step", "Check Next Stage", "Finish Chain"]  # fmt: skip
     [call] = standin.calls
     assert call.target == CLAUDE
     assert call.request["messages"][-1]["content"] in (
@@ -232,7 +231,7 @@ def test_output_to_s3_is_resolved_from_the_payload_bucket(
 
     # Then Bedrock wrote the answer to the Output.S3Uri, Resolve Output read it back, and post-process normalized it
     assert result.status == "SUCCEEDED", result.cause
-    assert entered(result)[5:9] == [INVOKE, "Route Answer", "Resolve Output", "Postprocess Result"]
+    assert entered(result)[4:8] == [INVOKE, "Route Answer", "Resolve Output", "Postprocess Result"]
     [arguments] = invoke_arguments(result)
     assert set(arguments) == {"ModelId", "ContentType", "Accept", "Body", "Output"}
     stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=f"offload/responses/{EXECUTION}/answer.json")
@@ -349,9 +348,8 @@ def test_throttled_past_the_retries_fails_with_the_bedrock_error(
     assert failure(result)["step"] == "answer"
     assert len(standin.calls) == BEDROCK_ATTEMPTS
     # The failed run ends as a record, so the stage merges what else completed before the chain fails
-    assert entered(result)[-6:] == [
+    assert entered(result)[-5:] == [
         "Describe Step Failure",
-        "Merge Stage Results",
         "Check Next Stage",
         "Record Failure",
         "Save Completed Steps",
@@ -394,11 +392,13 @@ def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: 
     chain["steps"][0]["output"].pop("schema")
     # When it runs
     result = run_chain(template, bedrock, chain, {"goal": "cut Bedrock costs"})
-    # Then it fails in Prepare Stage Runs ($error) before any map step runs, with States.QueryEvaluationError and
-    # the message naming the map, as on AWS
-    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
-    assert "items" in (result.cause or "")
-    assert entered(result)[-1] == "Prepare Stage Runs"
+    # Then the map's Items ($error) fail before any map step runs, with the message naming the map, and the chain
+    # fails as PromptChain.QueryEvaluationError (a Fail state may not raise States.*) keeping the completed step
+    assert (result.status, result.error) == ("FAILED", "PromptChain.QueryEvaluationError")
+    cause = failure(result)
+    assert (cause["step"], cause["error"]) == ("expansions", "States.QueryEvaluationError")
+    assert "steps.ideas.json.items is not a list" in cause["cause"]
+    assert set(cause["completed_steps"]) == {"ideas"}
     assert len(bedrock.calls) == 1
 
 

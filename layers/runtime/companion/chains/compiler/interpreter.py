@@ -113,6 +113,28 @@ def _correction_output() -> str:
     )
 
 
+_MAP_ITEMS = """$stage := $plan[$index];
+$items := $stage.kind = "map" ? $reduce(
+  $split($stage.items, "."),
+  function($value, $segment) { $type($value) = "array" ? $value[$number($segment)] : $lookup($value, $segment) },
+  {"steps": $steps}
+) : [];"""
+
+# What every field of the stage's Assign reads from the Map's result (an Assign field cannot see its siblings).
+_STAGE_RESULTS = """$stage := $plan[$index];
+$results := $append([], $states.result);
+$done := function($r) { $not($r.failed = true) };
+$failures := $append([], $filter($results, function($r) { $r.failed = true }));
+$completed := $append([], $filter($results, $done));
+$total := function($list, $field) {
+  $sum($append([0], $map($list, function($u) { $type($lookup($u, $field)) = "number" ? $lookup($u, $field) : 0 })))
+};
+$added := $stage.kind = "map"
+  ? {$stage.name: {"results": $append([], $map($results, function($r) { $done($r) ? $r : null }))}}
+  : $merge($append([], $map($results, function($r, $n) { $done($r) ? {$stage.steps[$n].step.step: $r} : {} })));
+$final_added := $stage.kind = "parallel" ? $added : $lookup($added, $stage.name)"""
+
+
 def _filled(value: Any, text: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {key: _filled(item, text) for key, item in value.items()}
@@ -135,6 +157,8 @@ def interpreter_definition() -> dict[str, Any]:
     skeleton: dict[str, Any] = yaml.safe_load(_SKELETON.read_text(encoding="utf-8"))
     text = {
         "@INVOKE_OUTPUT@": _invoke_output(),
+        "@MAP_ITEMS_PRELUDE@": _MAP_ITEMS,
+        "@STAGE_RESULTS@": _STAGE_RESULTS,
         "@CORRECTION_OUTPUT@": _correction_output(),
         "@UNACCEPTED_SUM@": _unaccepted_sum("$in.unaccepted"),
         "@USAGE_MARKER@": json.dumps(USAGE_MARKER),
