@@ -4,14 +4,15 @@ Figures, no assertions. Run as ``PYTHONPATH=layers/runtime:functions uv run pyth
 
 Each chain runs once in the offline runner (real handlers, the SIMULATED Bedrock stand-in, S3 emulated by moto) on
 two machines: *before*, the generic interpreter (the template's PromptChainStateMachine, which runs any chain's plan
-in a loop, its results in workflow variables; it is what inline chains still run on); *after*, the chain compiled to its own machine (companion.chains.compiler; a packaged chain's generated
-machine from the template). Transitions and Lambda invocations are counted from the execution's history, exactly as
-Standard bills them, and scaled to 1,000 executions; *hand* is what a machine written by hand for that chain needs
-(one state per model call, one per JSON check or S3 read, one Lambda to render and offload a prompt too large to send
-inline). Lambda duration is the offline wall time of each handler (in-process, no network): treat it as a floor. S3
-requests are priced from the path (an offloaded step: pre-process PUT, Bedrock GET, Bedrock PUT, resolve GET) plus
-the machine's own putObject tasks counted in its history (the interpreter keeps an answer over 2,048 characters in S3
-itself). Model tokens are left out: they depend on the model, not on this project.
+in a loop, its results in workflow variables; inline chains still run on it); *after*, the chain compiled to its own
+machine (companion.chains.compiler; a packaged chain's generated machine from the template). Transitions and Lambda
+invocations are counted from the execution's history, exactly as Standard bills them, and scaled to 1,000 executions;
+*hand* is what a machine written by hand for that chain needs (one state per model call, one per JSON check or S3
+read, one Lambda to render and offload a prompt too large to send inline). Lambda duration is the offline wall time
+of each handler (in-process, no network): treat it as a floor. S3 requests are priced from the path (an offloaded
+step: pre-process PUT, Bedrock GET, Bedrock PUT, resolve GET) plus the machine's own putObject tasks counted in its
+history (the interpreter keeps an answer over 2,048 characters in S3 itself). Model tokens are left out: they depend
+on the model, not on this project.
 
 - *sample*: outline-draft-critique (outline JSON -> draft through Output.S3Uri -> critique JSON).
 - *inline*: three small text steps, Body and answers inline.

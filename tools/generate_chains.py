@@ -10,7 +10,6 @@ committed file differs from what this would write (tests/unit/test_generated_cha
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Iterable

@@ -243,9 +243,7 @@ def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(
-        INVOKE, [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
-    )
+    standin.script(INVOKE, [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))])
     result = run_step(
         template,
         standin,
@@ -497,7 +495,8 @@ def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(temp
         "States": {"Reach Failure": reached}
         | {name: states[name] for name in ("Record Failure", "Save Completed Steps", "Fail Chain")},
     }
-    failed = {"failure": {"Error": "States.Timeout", "Cause": json.dumps({"step": "answer", "cause": "Task timed out"})}}
+    cause = json.dumps({"step": "answer", "cause": "Task timed out"})
+    failed = {"failure": {"Error": "States.Timeout", "Cause": cause}}
     # When they run
     result = run_definition(definition, failed, execution_name=EXECUTION)
     # Then the chain fails as PromptChain.Timeout (a Fail state may not raise States.*), the Cause keeping the original

@@ -57,7 +57,7 @@ def _invoke_output() -> str:
     return (
         "{% (\n"
         "  $given := $states.input;\n"
-        "  $in := $merge([$given, {\"request\": $sift($given.request, function($v, $k) { $k != \"Body\" })}]);\n"
+        '  $in := $merge([$given, {"request": $sift($given.request, function($v, $k) { $k != "Body" })}]);\n'
         "  $s := $plan[$index].steps[$in.run.at];\n"
         "  $family := $s.step.model_family;\n"
         f"  $readers := {_readers()};\n"
