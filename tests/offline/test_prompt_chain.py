@@ -585,8 +585,8 @@ MAP_ITEMS = 2000
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the interpreter runs maps as an inline Map (at most 100 items, PromptChain.MapTooLarge above): the "
-    "Distributed Map needs the offline runner's JSONata ItemReader/ResultWriter, which is not merged yet",
+    reason="the interpreter runs maps as an inline Map (at most 100 items, PromptChain.MapTooLarge above); the "
+    "Distributed Map path (Standard only: items from S3, results to S3, read back by later prompts) is not built yet",
 )
 def test_a_map_over_two_thousand_generated_items_completes(template: Template, aws: Any) -> None:
     # Given a first step that generates 2,000 items, and a map over them
