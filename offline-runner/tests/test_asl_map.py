@@ -251,6 +251,250 @@ def test_result_writer_omits_empty_result_files(s3: Any) -> None:
     assert manifest["ResultFiles"]["FAILED"] == []
 
 
+# --- distributed in JSONata ---------------------------------------------------------------------------------------
+
+
+def jsonata_distributed(
+    item_processor_states: dict[str, Any], start_at: str, *, execution_type: str = "EXPRESS", **extra: Any
+) -> dict[str, Any]:
+    """A JSONata Distributed Map reading the JSON list at ``$states.input.key`` and exporting under ``out/``."""
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $states.input.limit %}"},
+                    "Arguments": {"Bucket": BUCKET, "Key": "{% $states.input.key %}"},
+                },
+                "ItemSelector": {
+                    "value": "{% $states.context.Map.Item.Value %}",
+                    "index": "{% $states.context.Map.Item.Index %}",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+                    "StartAt": start_at,
+                    "States": item_processor_states,
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Arguments": {"Bucket": BUCKET, "Prefix": "{% 'out/' & $states.input.key %}"},
+                    "WriterConfig": {"OutputType": "JSON", "Transformation": "NONE"},
+                },
+                "End": True,
+                **extra,
+            }
+        },
+    }
+
+
+ECHO = {"Echo": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}}
+REJECT_ODD = {
+    "Check": {
+        "Type": "Choice",
+        "Choices": [{"Condition": "{% $states.input.value.n % 2 = 1 %}", "Next": "Reject"}],
+        "Default": "Accept",
+    },
+    "Reject": {"Type": "Fail", "Error": "Item.Odd", "Cause": "odd item"},
+    "Accept": {"Type": "Pass", "End": True},
+}
+
+
+def result_files(s3: Any, output: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The records of each result file the manifest at ``output``'s ResultWriterDetails lists, by status."""
+    details = output["ResultWriterDetails"]
+    manifest = json.loads(s3.get_object(Bucket=details["Bucket"], Key=details["Key"])["Body"].read())
+    assert manifest["MapRunArn"] == output["MapRunArn"]
+    return {
+        status: [
+            record
+            for entry in entries
+            for record in json.loads(s3.get_object(Bucket=BUCKET, Key=entry["Key"])["Body"].read())
+        ]
+        for status, entries in manifest["ResultFiles"].items()
+    }
+
+
+def test_jsonata_distributed_map_reads_s3_and_writes_its_results_there(s3: Any) -> None:
+    # Given a JSON list of five items in S3 and a JSONata Distributed Map reading at most four of them
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": n} for n in range(5)]).encode())
+    # When it runs
+    result = run_definition(jsonata_distributed(ECHO, "Echo"), {"key": "items.json", "limit": 4})
+    # Then its output points at the manifest under the evaluated prefix and the map run's id
+    assert result.status == "SUCCEEDED", result.cause
+    map_run_id = result.output["MapRunArn"].rsplit(":", 1)[-1]
+    assert result.output["ResultWriterDetails"] == {
+        "Bucket": BUCKET,
+        "Key": f"out/items.json/{map_run_id}/manifest.json",
+    }
+    # And the result file holds each child's output (the ItemSelector's), as the JSONPath path writes them
+    files = result_files(s3, result.output)
+    outputs = sorted((json.loads(record["Output"]) for record in files["SUCCEEDED"]), key=lambda o: o["index"])
+    assert outputs == [{"value": {"n": n}, "index": n} for n in range(4)]
+    # And each record's Input is the child's input: the ItemSelector's output, not the raw item
+    assert all(record["Input"] == record["Output"] for record in files["SUCCEEDED"])
+    assert files["FAILED"] == []
+
+
+def test_express_children_run_as_express_executions(s3: Any) -> None:
+    # Given a Distributed Map whose ItemProcessor declares EXPRESS children
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": 1}, {"n": 2}]).encode())
+    # When it runs
+    result = run_definition(jsonata_distributed(ECHO, "Echo"), {"key": "items.json", "limit": 0})
+    # Then every child is reported as an Express execution
+    assert result.status == "SUCCEEDED", result.cause
+    arns = [record["ExecutionArn"] for record in result_files(s3, result.output)["SUCCEEDED"]]
+    assert len(arns) == 2
+    assert all(":express:" in arn for arn in arns), arns
+
+
+def test_standard_children_keep_standard_execution_arns(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": 1}]).encode())
+    definition = jsonata_distributed(ECHO, "Echo", execution_type="STANDARD")
+    result = run_definition(definition, {"key": "items.json", "limit": 0})
+    assert result.status == "SUCCEEDED", result.cause
+    [record] = result_files(s3, result.output)["SUCCEEDED"]
+    assert ":execution:" in record["ExecutionArn"]
+
+
+def test_an_express_child_times_out_at_its_duration_limit(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Express: "Maximum execution duration: 5 minutes" holds for each child workflow; lowered here to 0.2 s."""
+    # Given EXPRESS children that wait 30 s in real time, and a 0.2-second duration limit
+    from sfn_offline import moto_fidelity
+
+    monkeypatch.setattr(moto_fidelity, "EXPRESS_DURATION_SECONDS", 0.2)
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": 1}]).encode())
+    slow = {"Hold": {"Type": "Wait", "Seconds": 30, "End": True}}
+    definition = jsonata_distributed(slow, "Hold", ToleratedFailurePercentage=100)
+    # When it runs with time not compressed
+    result = run_definition(definition, {"key": "items.json", "limit": 0}, time_scale=1.0, timeout=20)
+    # Then the child timed out at the limit and is exported as TIMED_OUT
+    assert result.status == "SUCCEEDED", result.cause
+    files = result_files(s3, result.output)
+    assert [record["Status"] for record in files["TIMED_OUT"]] == ["TIMED_OUT"]
+
+
+@pytest.mark.parametrize(("tolerated", "status"), [("{% 1 %}", "FAILED"), ("{% 2 %}", "SUCCEEDED")])
+def test_jsonata_tolerated_failure_count_is_a_count(s3: Any, tolerated: str, status: str) -> None:
+    # Given four items of which two fail, and a tolerated failure count written in JSONata
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": n} for n in range(4)]).encode())
+    definition = jsonata_distributed(REJECT_ODD, "Check", ToleratedFailureCount=tolerated)
+    # When it runs
+    result = run_definition(definition, {"key": "items.json", "limit": 0})
+    # Then the map run fails only past the count (moto had parsed it as a percentage)
+    assert result.status == status, result.cause
+    if status == "FAILED":
+        assert result.error == "States.ExceedToleratedFailureThreshold"
+    else:
+        files = result_files(s3, result.output)
+        assert sorted(json.loads(record["Input"])["value"]["n"] for record in files["FAILED"]) == [1, 3]
+        assert {(record["Error"], record["Cause"]) for record in files["FAILED"]} == {("Item.Odd", "odd item")}
+
+
+def test_jsonata_tolerated_failure_percentage(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="items.json", Body=json.dumps([{"n": n} for n in range(4)]).encode())
+    definition = jsonata_distributed(REJECT_ODD, "Check", ToleratedFailurePercentage="{% 25 %}")
+    result = run_definition(definition, {"key": "items.json", "limit": 0})
+    assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_a_child_workflow_has_variables_of_its_own_and_its_item_selector_reads_the_parents() -> None:
+    # Given a parent variable, read by the ItemSelector, and children assigning a variable of the same name
+    children = {
+        "Own": {"Type": "Pass", "Assign": {"greeting": "{% 'child ' & $string($states.input.v) %}"}, "Next": "Read"},
+        "Read": {"Type": "Pass", "Output": "{% {'selected': $states.input.g, 'mine': $greeting} %}", "End": True},
+    }
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "Items": "{% [1, 2] %}",
+                "ItemSelector": {"g": "{% $greeting %}", "v": "{% $states.context.Map.Item.Value %}"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Own",
+                    "States": children,
+                },
+                "End": True,
+            },
+        },
+    }
+    # When it runs
+    result = run_definition(definition, {})
+    # Then each child assigned its own variable (an inline Map's iteration may not), the selector read the parent's
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == [{"selected": "hi", "mine": "child 1"}, {"selected": "hi", "mine": "child 2"}]
+
+
+def test_a_distributed_map_over_2000_items_keeps_every_result_out_of_the_state(s3: Any) -> None:
+    """The scale a Distributed Map is for: 2,000 EXPRESS children, their results only in S3, the parent's history
+    a handful of events, and the failed items exported beside the ones that completed."""
+    # Given 2,000 items in S3, children refusing every 500th one, and a tolerance of those four failures
+    count = 2000
+    s3.put_object(Bucket=BUCKET, Key="many.json", Body=json.dumps([{"n": n} for n in range(count)]).encode())
+    work = {
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.n % 500 = 0 %}", "Next": "Refuse"}],
+            "Default": "Double",
+        },
+        "Refuse": {"Type": "Fail", "Error": "Item.Refused", "Cause": "every 500th item"},
+        "Double": {"Type": "Pass", "Output": "{% {'double': 2 * $states.input.n} %}", "End": True},
+    }
+    definition = jsonata_distributed(work, "Check", ToleratedFailureCount=4)
+    del definition["States"]["Each"]["ItemSelector"]  # two JSONata evaluations fewer per child: the test's time
+    # When it runs
+    result = run_definition(definition, {"key": "many.json", "limit": 0}, timeout=120)
+    # Then it succeeds with only the manifest's location in its output and the Map Run's events in its history
+    assert result.status == "SUCCEEDED", result.cause
+    assert set(result.output) == {"MapRunArn", "ResultWriterDetails"}
+    assert len(result.history) < 20
+    # And every completed item's result, and every failed one, is in the result files
+    files = result_files(s3, result.output)
+    doubled = sorted(json.loads(record["Output"])["double"] for record in files["SUCCEEDED"])
+    assert doubled == [2 * n for n in range(count) if n % 500]
+    assert sorted(json.loads(record["Input"])["n"] for record in files["FAILED"]) == [0, 500, 1000, 1500]
+
+
+@pytest.mark.parametrize(
+    "writer_config",
+    [{"Transformation": "COMPACT", "OutputType": "JSON"}, {"Transformation": "NONE", "OutputType": "JSONL"}],
+)
+def test_a_writer_config_the_runner_cannot_write_is_refused_by_name(writer_config: dict[str, str]) -> None:
+    from sfn_offline.engine import DefinitionRejectedError
+
+    definition = jsonata_distributed(ECHO, "Echo")
+    definition["States"]["Each"]["ResultWriter"]["WriterConfig"] = writer_config
+    with pytest.raises(DefinitionRejectedError, match="WriterConfig"):
+        run_definition(definition, {"key": "items.json", "limit": 0})
+
+
+def test_the_grammar_rewrite_sets_aside_what_moto_refuses() -> None:
+    # Given a JSONata Distributed Map with EXPRESS children and a ResultWriter with Arguments
+    from sfn_offline.moto_fidelity import rewrite_definition
+
+    document = jsonata_distributed(ECHO, "Echo")
+    # When it is rewritten for moto's parser
+    rewritten, aside = rewrite_definition(document)
+    # Then the parsed text has STANDARD children and no ResultWriter; both are kept for the Map state at its path
+    each = rewritten["States"]["Each"]
+    assert "ResultWriter" not in each
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    fields = aside[("Each",)]
+    assert fields.execution_type == "EXPRESS"
+    assert fields.result_writer == {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Arguments": {"Bucket": BUCKET, "Prefix": "{% 'out/' & $states.input.key %}"},
+    }
+    # And the document itself is left as it was
+    assert document["States"]["Each"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] == "EXPRESS"
+
+
 # --- aws-sdk:s3 --------------------------------------------------------------------------------------------------
 
 

@@ -177,6 +177,10 @@ def test_distributed_map_workers_and_map_run_are_patchable() -> None:
         assert signature in _source(module), f"{name}._eval_job changed"
         assert "self._map_run_record" in _source(module)
         assert "job.job_output = job_output" in _source(module)
+        assert "self._eval_input(env_frame=env)" in _source(module), f"{name} selects the child input elsewhere"
+    selection = _source(f"{iteration}.itemprocessor.inline_item_processor_worker")
+    assert "def _eval_input(self, env_frame: Environment) -> None:" in selection
+    assert "env_frame.states.reset(input_value=output_value)" in selection
     component = _module(f"{iteration}.distributed_iteration_component").DistributedIterationComponent
     assert _params(component._map_run) == ["self", "env", "eval_input"]
     assert "except FailureEventException as failure_event_ex:" in inspect.getsource(component._eval_body)

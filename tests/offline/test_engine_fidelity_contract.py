@@ -106,6 +106,59 @@ def test_the_parser_and_the_map_run_have_the_shape_the_grammar_patch_uses() -> N
     assert "self.iteration_component" in inspect.getsource(state_map)
 
 
+def test_a_jsonata_result_writer_can_be_rebuilt_from_a_task_states_arguments() -> None:
+    # patch_definition_grammar / jsonata_result_writer: the grammar's ResultWriter takes Resource and Parameters
+    # only, so a JSONata one is built as ResultWriter(resource, parargs) from a Task state's parsed Arguments and
+    # set on the StateMap's result_writer, which _eval_execution evaluates after the map run.
+    writer = _module(f"{STATE_EXEC}.state_map.result_writer.result_writer_decl").ResultWriter
+    assert _params(writer.__init__) == ["self", "resource", "parargs"]
+    assert "self.parargs.eval(env=env)" in inspect.getsource(writer._eval_body)
+    preprocessor = _source(f"{PARSER}.parse.preprocessor")
+    assert "return ResultWriter(resource=resource, parargs=parargs)" in preprocessor
+    assert "self.parargs = state_props.get(Parargs)" in _source(f"{STATE_EXEC}.state_task.state_task")
+    resource = _module(f"{STATE_EXEC}.state_task.service.resource").Resource
+    assert _params(resource.from_resource_arn) == ["arn"]
+    state_map = inspect.getsource(_module(f"{STATE_EXEC}.state_map.state_map").StateMap)
+    assert "self.result_writer = state_props.get(ResultWriter)" in state_map
+    assert "if self.result_writer:\n            self.result_writer.eval(env)" in state_map
+
+
+def test_a_jsonata_tolerated_failure_count_is_parsed_as_a_percentage_by_moto() -> None:
+    # patch_definition_grammar replaces this visitor: moto returns a percentage declaration for a count.
+    # Read from the module's text: once installed, the class holds the replacement.
+    source = _source(f"{PARSER}.parse.preprocessor")
+    visitor = source[source.index("def visitTolerated_failure_count_string_jsonata") :]
+    visitor = visitor[: visitor.index("\n    def ")]
+    assert "return ToleratedFailurePercentageStringJSONata(string_jsonata=string_jsonata)" in visitor
+    tolerated = _module(f"{STATE_EXEC}.state_map.tolerated_failure")
+    assert _params(tolerated.ToleratedFailureCountStringJSONata.__init__) == ["self", "string_jsonata"]
+    assert issubclass(tolerated.ToleratedFailureCountStringJSONata, tolerated.ToleratedFailureCountDecl)
+
+
+def test_express_children_have_a_frame_that_can_time_out_and_a_map_run_record() -> None:
+    # patch_distributed_map_runs: an EXPRESS child's job frame gets limit_duration (Environment.set_timed_out); the
+    # execution type travels on the map run record that _map_run's eval_input carries to the workers.
+    environment = _module(f"{PARSER}.eval.environment").Environment
+    assert _params(environment.set_timed_out) == ["self"]
+    iteration = f"{STATE_EXEC}.state_map.iteration"
+    assert "map_run_record: MapRunRecord" in _source(f"{iteration}.distributed_iteration_component")
+    processor_config = _source(f"{iteration}.itemprocessor.processor_config")
+    assert "DEFAULT_EXECUTION_TYPE: Final[ExecutionType] = ExecutionType.Standard" in processor_config
+
+
+def test_distributed_children_get_an_inner_scope_of_the_parents_variables() -> None:
+    # patch_child_workflow_variables replaces the job frame's store after the workers' _eval_input (which evaluates
+    # the ItemSelector in that frame); open_inner_frame gives the frame an inner scope of the parent's store.
+    environment = _source(f"{PARSER}.eval.environment")
+    assert "variable_store = VariableStore.as_inner_scope_of(" in environment
+    assert "self.variable_store = variable_store or VariableStore()" in environment
+    iteration = f"{STATE_EXEC}.state_map.iteration"
+    worker = _source(f"{iteration}.itemprocessor.distributed_item_processor_worker")
+    assert "job_frame = worker_frame.open_inner_frame()" in worker
+    assert "self._eval_input(env_frame=env)" in worker
+    assert _params(_module(f"{PARSER}.eval.variable_store").VariableStore.__init__) == ["self"]
+
+
 def test_callback_tasks_evaluate_each_attempt_and_time_out_heartbeats_by_their_own_error() -> None:
     # patch_callback_attempts: a token per attempt, HeartbeatTimeoutError named, send_task_failure's cause.
     source = _source(f"{STATE_EXEC}.state_task.service.state_task_service_callback")

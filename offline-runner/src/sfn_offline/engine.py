@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import threading
 import time
 import uuid
@@ -32,7 +31,6 @@ from sfn_offline.mock_config import TestCase
 
 REGION: Final[str] = "us-east-1"
 ACCOUNT: Final[str] = "123456789012"
-_EXPRESS_CHILDREN = re.compile(r'"ExecutionType"\s*:\s*"EXPRESS"')
 _ROLE_ARN: Final[str] = f"arn:aws:iam::{ACCOUNT}:role/offline-state-machine"
 # Completion is pushed by the engine; this is only the fallback poll interval (see ExecutionBoard.follow).
 _POLL_SECONDS: Final[float] = 0.05
@@ -228,9 +226,6 @@ class OfflineEngine:
         from botocore.exceptions import ClientError  # noqa: PLC0415
 
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        # moto's ASL grammar accepts only STANDARD Distributed Map children; offline they run as STANDARD (the same
-        # states, billed differently on AWS).
-        text = _EXPRESS_CHILDREN.sub('"ExecutionType": "STANDARD"', text)
         try:
             created = self.client.create_state_machine(name=name, definition=text, roleArn=_ROLE_ARN, type=machine_type)
         except ClientError as exc:

@@ -35,7 +35,9 @@ Touch points (each installed once, process-wide, by :func:`install`):
 - :func:`patch_item_reader_jsonl`: ``InputType.__init__`` accepts ``JSONL`` and ``resource_output_transformer_for``
   (imported by name into ``item_reader_decl``) parses it line by line.
 - :func:`patch_distributed_map_runs`: ``Distributed{ItemProcessor,Iterator}Worker._eval_job`` record each child
-  execution; ``DistributedIterationComponent._map_run`` fails with ``States.ExceedToleratedFailureThreshold``.
+  execution, its input as ``_eval_input`` selected it (an EXPRESS child under Express's duration limit, see
+  :mod:`sfn_offline.moto_fidelity`); ``DistributedIterationComponent._map_run`` fails with
+  ``States.ExceedToleratedFailureThreshold``.
 - :func:`patch_result_writer`: the ResultWriter's ``ResourceEvalS3._handle_put_object`` writes the result files too.
 - :func:`patch_s3_sdk_bodies`: ``StateTaskServiceAwsSdk._eval_service_task`` serialises a JSON ``s3:putObject`` Body
   and returns ``s3:getObject``'s Body as text.
@@ -999,8 +1001,9 @@ def child_executions(map_run_record: Any) -> dict[int, dict[str, Any]]:
         return items
 
 
-def _child_execution_record(env: Any, job: Any, map_run_arn: str) -> dict[str, Any]:
-    """One child execution as AWS's ResultWriter writes it (Input/Output as JSON text)."""
+def _child_execution_record(env: Any, job: Any, map_run_arn: str, *, express: bool) -> dict[str, Any]:
+    """One child execution as AWS's ResultWriter writes it (Input/Output as JSON text); an EXPRESS child's ARN is an
+    Express execution's (``:express:`` where a Standard one says ``:execution:``)."""
     from moto.stepfunctions.parser.asl.eval.program_state import (  # noqa: PLC0415
         ProgramEnded,
         ProgramError,
@@ -1011,9 +1014,9 @@ def _child_execution_record(env: Any, job: Any, map_run_arn: str) -> dict[str, A
     state = env.program_state()
     name = f"{map_run_arn.rsplit(':', 1)[-1]}-{job.job_index}"
     record: dict[str, Any] = {
-        "ExecutionArn": f"{map_run_arn.replace(':mapRun:', ':execution:')}:{name}",
+        "ExecutionArn": f"{map_run_arn.replace(':mapRun:', ':express:' if express else ':execution:')}:{name}",
         "Name": name,
-        "Input": json.dumps(job.job_input, default=str),
+        "Input": json.dumps(getattr(env, "_offline_child_input", job.job_input), default=str),
         "InputDetails": {"Included": True},
     }
     if isinstance(state, ProgramEnded):
@@ -1049,11 +1052,25 @@ def patch_distributed_map_runs() -> None:
         original_eval_job = worker_class._eval_job
 
         def _eval_job(self: Any, env: Any, job: Any, _original: Any = original_eval_job) -> None:
-            _original(self, env=env, job=job)
-            record = _child_execution_record(env, job, self._map_run_record.map_run_arn)
+            express = moto_fidelity.child_execution_type(self._map_run_record) == "EXPRESS"
+            timer = moto_fidelity.limit_duration(env) if express else None
+            try:
+                _original(self, env=env, job=job)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            record = _child_execution_record(env, job, self._map_run_record.map_run_arn, express=express)
             child_executions(self._map_run_record)[job.job_index] = record
 
         worker_class._eval_job = _eval_job
+        original_eval_input = worker_class._eval_input
+
+        def _eval_input(self: Any, env_frame: Any, _original: Any = original_eval_input) -> None:
+            _original(self, env_frame=env_frame)
+            # The child execution's input is the ItemSelector's (Parameters') output, not the raw item.
+            env_frame._offline_child_input = _snapshot(env_frame.states.get_input())
+
+        worker_class._eval_input = _eval_input
 
     original_map_run = DistributedIterationComponent._map_run
 

@@ -21,6 +21,9 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   ExecutionFailed event is logged"); ``ExecutionWorker._get_evaluation_environment`` tells the manager of a
   Standard execution its environment (read through ``_execution_communication.execution.state_machine.type``);
   an Express execution times out after five minutes ("Maximum execution duration: 5 minutes").
+- :func:`patch_child_workflow_variables`: ``Distributed{ItemProcessor,Iterator}Worker._eval_input``: a
+  Distributed Map's child workflow starts with no variables of the parent's (it is an execution of its own) and may
+  assign any name; its ItemSelector still reads the parent's.
 - :func:`patch_execution_input_quota`: ``StepFunctionsParserBackend.start_execution`` refuses an input over
   262,144 bytes (UTF-8), as ``StartExecution`` does, instead of starting an execution that fails later.
 - :func:`patch_string_format`: ``StringFormat._eval_body`` (``States.Format``) honours the escapes ``\\{``,
@@ -32,15 +35,24 @@ assumes about moto's internals). Each one restores a rule AWS documents:
   ``StepFunctionResponse.send_task_failure`` passes the ``cause`` on (moto dropped it).
 - :func:`patch_definition_grammar`: ``AmazonStateLanguageParser.parse`` takes what AWS accepts and moto's grammar
   does not: an integer ``ToleratedFailurePercentage``, a ``RoleArn.$`` key in a payload template (a keyword of the
-  grammar's ``Credentials``: restored by ``PayloadBinding.__init__``) and ``ItemBatcher`` (kept aside and applied
-  by ``DistributedIterationComponent._map_run``: each child gets ``{"Items": [...], "BatchInput": ...}``).
+  grammar's ``Credentials``: restored by ``PayloadBinding.__init__``), ``ItemBatcher`` (kept aside and applied
+  by ``DistributedIterationComponent._map_run``: each child gets ``{"Items": [...], "BatchInput": ...}``), a JSONata
+  ``ResultWriter`` with ``Arguments`` (kept aside and set on the Map state as moto's ``ResultWriter`` built from
+  the same ``Arguments`` parsed on a Task state), ``WriterConfig`` (``Transformation: NONE``, ``OutputType: JSON``:
+  what the runner writes; other values are refused by name) and ``ProcessorConfig.ExecutionType: EXPRESS`` (parsed
+  as STANDARD, kept on the map run record: each child then runs with Express's five-minute limit and is exported
+  with an Express execution ARN); ``Preprocessor.visitTolerated_failure_count_string_jsonata`` builds a count (moto
+  built a percentage from a JSONata ``ToleratedFailureCount``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any, Final
 
 # Service quotas and API constraints (Step Functions developer guide, "Step Functions service quotas"; API reference).
@@ -61,7 +73,9 @@ _SERVICE_ERROR_PREFIX: Final[dict[str, str]] = {
     "s3": "S3",
 }
 _ROLE_ARN_ALIAS: Final[str] = "RoleArn__offline_path_alias"  # restored by PayloadBinding.__init__
-_BATCHER_ATTRIBUTE: Final[str] = "_offline_item_batcher"
+_ASIDE_ATTRIBUTE: Final[str] = "_offline_set_aside"
+_EXECUTION_TYPE_ATTRIBUTE: Final[str] = "_offline_execution_type"
+_ARGUMENTS_CARRIER: Final[str] = "arn:aws:states:::aws-sdk:s3:putObject"
 
 _install_lock = threading.Lock()
 _installed = False
@@ -87,6 +101,7 @@ def install() -> None:
         patch_cause_limit()
         patch_history_limit()
         patch_execution_input_quota()
+        patch_child_workflow_variables()
         patch_string_format()
         patch_definition_grammar()
         patch_callback_attempts()
@@ -293,23 +308,94 @@ def patch_history_limit() -> None:
         if getattr(machine, "type", "STANDARD") != "EXPRESS":
             env.event_manager._offline_env = env
         else:
-            _limit_duration(env)
+            limit_duration(env)
         return env
 
     EventManager._publish_history_event = _publish_history_event
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment
 
 
-def _limit_duration(env: Any) -> None:
-    """An Express execution still running after five minutes (wall clock) times out, as AWS stops it."""
+class _Deadline:
+    """One Express execution's end of allowed time; ``cancel`` once it has ended."""
 
-    def stop() -> None:
-        if env.is_running():
-            env.set_timed_out()
+    def __init__(self, env: Any, at: float) -> None:
+        self.env = env
+        self.at = at
+        self.cancelled = False
 
-    timer = threading.Timer(EXPRESS_DURATION_SECONDS, stop)
-    timer.daemon = True
-    timer.start()
+    def __lt__(self, other: _Deadline) -> bool:
+        return self.at < other.at
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Watchdog:
+    """One thread times out every Express execution past its limit (a timer thread each would start thousands of
+    threads for one Distributed Map of EXPRESS children)."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Deadline] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, env: Any, seconds: float) -> _Deadline:
+        deadline = _Deadline(env, time.monotonic() + seconds)
+        with self._wake:
+            heapq.heappush(self._heap, deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="express-duration", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return deadline
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                remaining = self._heap[0].at - time.monotonic()
+                if remaining > 0:
+                    self._wake.wait(remaining)
+                    continue
+                due = heapq.heappop(self._heap)
+            if not due.cancelled and due.env.is_running():
+                due.env.set_timed_out()
+
+
+_watchdog = _Watchdog()
+
+
+def limit_duration(env: Any) -> _Deadline:
+    """An Express execution (or a Distributed Map's EXPRESS child workflow) still running after five minutes (wall
+    clock) times out, as AWS stops it; the caller may cancel the deadline once the execution ends."""
+    return _watchdog.watch(env, EXPRESS_DURATION_SECONDS)
+
+
+def patch_child_workflow_variables() -> None:
+    """A Distributed Map's child workflow is an execution of its own: it starts with no variables and may assign any
+    name (moto ran it in an inner scope of the parent's, so it read the parent's variables and assigning one of their
+    names failed with ``IllegalOuterScopeWrite``). The ItemSelector still sees the parent's, as on AWS: the store is
+    replaced after ``_eval_input``."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: PLC0415, E501
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iterator.distributed_iterator_worker import (  # noqa: PLC0415, E501
+        DistributedIteratorWorker,
+    )
+    from moto.stepfunctions.parser.asl.eval.variable_store import VariableStore  # noqa: PLC0415
+
+    for worker_class in (DistributedItemProcessorWorker, DistributedIteratorWorker):
+        original = worker_class._eval_input
+
+        def _eval_input(self: Any, env_frame: Any, _original: Any = original) -> None:
+            _original(self, env_frame=env_frame)
+            env_frame.variable_store = VariableStore()
+
+        worker_class._eval_input = _eval_input
 
 
 def patch_execution_input_quota() -> None:
@@ -397,15 +483,27 @@ def patch_string_format() -> None:
 # --- grammar -----------------------------------------------------------------------------------------------------
 
 
-def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[str, Any]]]:
-    """What moto's grammar takes, and the ItemBatchers set aside by the path of their Map state (state names).
+@dataclass
+class SetAside:
+    """What one Map state declares that moto's grammar refuses, kept out of the text it parses."""
+
+    item_batcher: dict[str, Any] | None = None
+    # A JSONata ResultWriter (``Resource`` and ``Arguments``): rebuilt from a Task state that declares the same.
+    result_writer: dict[str, Any] | None = None
+    # ``ProcessorConfig.ExecutionType``: the grammar takes STANDARD only.
+    execution_type: str = "STANDARD"
+
+
+def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], SetAside]]:
+    """What moto's grammar takes, and what was set aside by the path of its Map state (state names).
 
     Raises
     ------
     DefinitionNotEmulatedError
-        An ``ItemBatcher`` beside an ``ItemSelector`` (AWS applies the selector to each item of a batch).
+        An ``ItemBatcher`` beside an ``ItemSelector`` (AWS applies the selector to each item of a batch), or a
+        ``WriterConfig`` asking for a transformation or output type other than ``NONE`` / ``JSON``.
     """
-    batchers: dict[tuple[str, ...], dict[str, Any]] = {}
+    aside: dict[tuple[str, ...], SetAside] = {}
 
     def payload(value: Any) -> Any:
         if isinstance(value, dict):
@@ -416,17 +514,21 @@ def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[s
             return [payload(item) for item in value]
         return value
 
-    def scope(states_scope: Any, path: tuple[str, ...]) -> Any:
+    def scope(states_scope: Any, path: tuple[str, ...], language: str) -> Any:
         if not isinstance(states_scope, dict) or not isinstance(states_scope.get("States"), dict):
             return states_scope
         rewritten = dict(states_scope)
-        rewritten["States"] = {name: state(body, (*path, name)) for name, body in states_scope["States"].items()}
+        language = str(states_scope.get("QueryLanguage", language))
+        rewritten["States"] = {
+            name: state(body, (*path, name), language) for name, body in states_scope["States"].items()
+        }
         return rewritten
 
-    def state(body: Any, path: tuple[str, ...]) -> Any:
+    def state(body: Any, path: tuple[str, ...], language: str) -> Any:
         if not isinstance(body, dict):
             return body
         body = dict(body)
+        language = str(body.get("QueryLanguage", language))
         for key in ("Parameters", "ItemSelector", "ResultSelector", "Arguments"):
             if key in body:
                 body[key] = payload(body[key])
@@ -440,41 +542,107 @@ def rewrite_definition(document: Any) -> tuple[Any, dict[tuple[str, ...], dict[s
                     f"state {path[-1]!r}: ItemBatcher with ItemSelector is not emulated offline (AWS applies the "
                     "selector to each item of each batch)"
                 )
-            batchers[path] = body.pop("ItemBatcher")
+            aside.setdefault(path, SetAside()).item_batcher = body.pop("ItemBatcher")
+        if isinstance(body.get("ResultWriter"), dict):
+            body["ResultWriter"] = result_writer(body["ResultWriter"], path, language)
+            if body["ResultWriter"] is None:
+                del body["ResultWriter"]
         for key in ("ItemProcessor", "Iterator"):
             if key in body:
-                body[key] = scope(body[key], path)
+                body[key] = scope(processor(body[key], path), path, language)
         if isinstance(body.get("Branches"), list):
-            body["Branches"] = [scope(branch, (*path, str(i))) for i, branch in enumerate(body["Branches"])]
+            body["Branches"] = [scope(branch, (*path, str(i)), language) for i, branch in enumerate(body["Branches"])]
         return body
 
-    return scope(document, ()), batchers
+    def result_writer(writer: dict[str, Any], path: tuple[str, ...], language: str) -> dict[str, Any] | None:
+        writer = dict(writer)
+        config = writer.pop("WriterConfig", None)
+        if config is not None and (
+            "Resource" not in writer
+            or (config.get("Transformation", "NONE"), config.get("OutputType", "JSON")) != ("NONE", "JSON")
+        ):
+            raise DefinitionNotEmulatedError(
+                f"state {path[-1]!r}: ResultWriter.WriterConfig is emulated offline with Resource and "
+                "Transformation NONE, OutputType JSON only (the files AWS writes otherwise are not documented)"
+            )
+        # Without a Resource (or in JSONPath) moto's grammar refuses it, as AWS does.
+        if language == "JSONata" and "Arguments" in writer and isinstance(writer.get("Resource"), str):
+            aside.setdefault(path, SetAside()).result_writer = writer
+            return None
+        return writer
+
+    def processor(declaration: Any, path: tuple[str, ...]) -> Any:
+        config = declaration.get("ProcessorConfig") if isinstance(declaration, dict) else None
+        if not isinstance(config, dict) or config.get("ExecutionType") != "EXPRESS":
+            return declaration
+        aside.setdefault(path, SetAside()).execution_type = "EXPRESS"
+        return {**declaration, "ProcessorConfig": {**config, "ExecutionType": "STANDARD"}}
+
+    return scope(document, (), "JSONPath"), aside
 
 
-def _attach_batchers(program: Any, batchers: dict[tuple[str, ...], dict[str, Any]]) -> None:
-    """Put each ItemBatcher on the iteration component of the Map state at its path."""
-    for path, batcher in batchers.items():
-        states = program.states.states
-        target: Any = None
-        for position, name in enumerate(path):
-            if target is not None and hasattr(target, "branches"):
-                states = target.branches.programs[int(name)].states.states
-                continue
-            target = states[name]
-            if position < len(path) - 1 and hasattr(target, "iteration_component"):
-                states = target.iteration_component._states.states
-        setattr(target.iteration_component, _BATCHER_ATTRIBUTE, batcher)
+def _map_state_at(program: Any, path: tuple[str, ...]) -> Any:
+    states = program.states.states
+    target: Any = None
+    for position, name in enumerate(path):
+        if target is not None and hasattr(target, "branches"):
+            states = target.branches.programs[int(name)].states.states
+            continue
+        target = states[name]
+        if position < len(path) - 1 and hasattr(target, "iteration_component"):
+            states = target.iteration_component._states.states
+    return target
+
+
+def _attach(program: Any, aside: dict[tuple[str, ...], SetAside]) -> None:
+    """Give each Map state at a path what was set aside for it."""
+    for path, fields in aside.items():
+        target = _map_state_at(program, path)
+        setattr(target.iteration_component, _ASIDE_ATTRIBUTE, fields)
+        if fields.result_writer is not None:
+            target.result_writer = jsonata_result_writer(fields.result_writer)
+
+
+def jsonata_result_writer(writer: dict[str, Any]) -> Any:
+    """moto's ``ResultWriter`` with JSONata ``Arguments``: the grammar takes them on a Task state, whose parsed
+    ``Arguments`` the ResultWriter evaluates the same way (``parargs.eval``, then its S3 resource)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (  # noqa: PLC0415
+        ResultWriter,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (  # noqa: PLC0415
+        Resource,
+    )
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+
+    # Any Task resource the grammar knows carries the Arguments; only its parsed Arguments are kept.
+    task = {"Type": "Task", "Resource": _ARGUMENTS_CARRIER, "Arguments": writer["Arguments"], "End": True}
+    program, _ = AmazonStateLanguageParser.parse(
+        json.dumps({"QueryLanguage": "JSONata", "StartAt": "Write", "States": {"Write": task}})
+    )
+    arguments = program.states.states["Write"].parargs
+    return ResultWriter(resource=Resource.from_resource_arn(writer["Resource"]), parargs=arguments)
+
+
+def child_execution_type(map_run_record: Any) -> str:
+    """The ``ProcessorConfig.ExecutionType`` of the Map Run's child workflows (``STANDARD`` or ``EXPRESS``)."""
+    return str(getattr(map_run_record, _EXECUTION_TYPE_ATTRIBUTE, "STANDARD"))
 
 
 def patch_definition_grammar() -> None:
-    """Rewrite each definition text before moto's parser sees it (see :func:`rewrite_definition`)."""
+    """Rewrite each definition text before moto's parser sees it (see :func:`rewrite_definition`); a JSONata
+    ``ToleratedFailureCount`` is parsed as a count (``Preprocessor.visitTolerated_failure_count_string_jsonata``
+    built a percentage)."""
     from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (  # noqa: PLC0415
         PayloadBinding,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: PLC0415
         DistributedIterationComponent,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (  # noqa: PLC0415
+        ToleratedFailureCountStringJSONata,
+    )
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # noqa: PLC0415
 
     original_parse = AmazonStateLanguageParser.parse
 
@@ -483,11 +651,11 @@ def patch_definition_grammar() -> None:
             document = json.loads(definition)
         except ValueError:
             return original_parse(definition)
-        rewritten, batchers = rewrite_definition(document)
+        rewritten, aside = rewrite_definition(document)
         text = json.dumps(rewritten)
         # Compared as text: 50 == 50.0 in Python, not in the grammar.
         program, tree = original_parse(text if text != json.dumps(document) else definition)
-        _attach_batchers(program, batchers)
+        _attach(program, aside)
         return program, tree
 
     AmazonStateLanguageParser.parse = staticmethod(parse)
@@ -499,12 +667,18 @@ def patch_definition_grammar() -> None:
 
     PayloadBinding.__init__ = binding_init
 
+    def visit_tolerated_failure_count_jsonata(self: Any, ctx: Any) -> Any:
+        return ToleratedFailureCountStringJSONata(string_jsonata=self.visitString_jsonata(ctx=ctx.string_jsonata()))
+
+    Preprocessor.visitTolerated_failure_count_string_jsonata = visit_tolerated_failure_count_jsonata
+
     original_map_run = DistributedIterationComponent._map_run
 
     def _map_run(self: Any, env: Any, eval_input: Any) -> None:
-        batcher = getattr(self, _BATCHER_ATTRIBUTE, None)
-        if batcher is not None:
-            env.stack.append(batched(env.stack.pop(), batcher, env.states.get_input()))
+        fields: SetAside = getattr(self, _ASIDE_ATTRIBUTE, None) or SetAside()
+        setattr(eval_input.map_run_record, _EXECUTION_TYPE_ATTRIBUTE, fields.execution_type)
+        if fields.item_batcher is not None:
+            env.stack.append(batched(env.stack.pop(), fields.item_batcher, env.states.get_input()))
         original_map_run(self, env=env, eval_input=eval_input)
 
     DistributedIterationComponent._map_run = _map_run
