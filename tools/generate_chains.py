@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MACHINES = Path("statemachines") / "chains"
 BATCH = Path("statemachines") / "packaged_chain_batch.asl.yaml"
 INTERPRETER = Path("statemachines") / "prompt_chain.asl.yaml"
+INTERPRETER_INLINE_MAPS = Path("statemachines") / "prompt_chain_inline.asl.yaml"
 TEMPLATE = Path("template.yaml")
 BEGIN = "  # BEGIN generated chain machines (make generate; do not edit by hand)\n"
 END = "  # END generated chain machines\n"
@@ -374,6 +375,7 @@ def generated_files(root: Path = ROOT) -> dict[Path, str]:
     batch = to_yaml(batch_definition([(chain, compile_chain(chain)) for chain in chains]))
     files[BATCH] = batch
     files[INTERPRETER] = to_yaml(interpreter_definition())
+    files[INTERPRETER_INLINE_MAPS] = to_yaml(interpreter_definition(distributed_maps=False))
     block += batch_resources(chains, batch)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     if BEGIN not in template or END not in template:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
+from sfn_offline.template import Template
 
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 STATE_PAYLOAD_LIMIT = 256 * 1024
@@ -82,3 +83,14 @@ def stored_answer(s3: Any, uri: str) -> str:
     """The text of the Claude answer kept at ``uri``."""
     body = stored_json(s3, uri)
     return "".join(block["text"] for block in body["content"] if block["type"] == "text")
+
+
+def substituted(template: Template, definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` with the template's function ARNs and payload bucket in place of its ``${...}`` placeholders."""
+    text = json.dumps(definition)
+    values = {f"{spec.logical_id}Arn": spec.arn for spec in template.functions.values()}
+    values["PayloadBucketName"] = template.buckets["PayloadBucket"]
+    for name, value in values.items():
+        text = text.replace(f"${{{name}}}", value)
+    substituted_definition: dict[str, Any] = json.loads(text)
+    return substituted_definition

@@ -24,18 +24,16 @@ TEXT_FAMILIES = sorted(
 )
 
 
-def text_state(family: str) -> dict[str, Any]:
-    """The invoke state alone, reached with the variables the chain sets (a one-step plan of ``family``)."""
+def text_state() -> dict[str, Any]:
+    """The invoke state alone, ending where its answer goes next."""
     definition = yaml.safe_load((ROOT / "statemachines" / "prompt_chain.asl.yaml").read_text())
     state: dict[str, Any] = copy.deepcopy(definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"][STATE])
     state["Catch"] = [{**state["Catch"][0], "Next": "Done"}]
     state["Next"] = "Done"
-    step = {"step": {"step": "answer", "model_family": family}, "output": {"format": "text", "on_truncation": "report"}}
-    reach = {"Type": "Pass", "Assign": {"plan": [{"kind": "step", "steps": [step]}], "index": 0}, "Next": STATE}
     return {
         "QueryLanguage": "JSONata",
-        "StartAt": "Reach",
-        "States": {"Reach": reach, STATE: state, "Done": {"Type": "Pass", "End": True}},
+        "StartAt": STATE,
+        "States": {STATE: state, "Done": {"Type": "Pass", "End": True}},
     }
 
 
@@ -55,9 +53,11 @@ class SampleBedrock:
         raise NotImplementedError
 
 
-def step_input() -> dict[str, Any]:
+def step_input(family: str) -> dict[str, Any]:
+    """A text step's run as the stage's Map hands it over, its request prepared."""
     request = {"ModelId": "model", "ContentType": "application/json", "Accept": "application/json", "Body": {}}
-    return {"run": {"at": 0, "step": "answer"}, "fixes": [], "unaccepted": [], "request": request}
+    step = {"step": {"step": "answer", "model_family": family}, "output": {"format": "text", "on_truncation": "report"}}
+    return {"run": {"at": 0, "step": "answer"}, "step": step, "fixes": [], "unaccepted": [], "request": request}
 
 
 @pytest.mark.parametrize("family", TEXT_FAMILIES)
@@ -65,7 +65,7 @@ def test_the_text_state_reads_what_the_codec_reads(family: str) -> None:
     # Given the family's sample Bedrock response
     sample = json.loads((ROOT / "events" / "bedrock" / f"{family}.json").read_text())["Body"]
     # When the text state reads it, and the codec decodes it
-    result = run_definition(text_state(family), step_input(), bedrock=SampleBedrock(sample))
+    result = run_definition(text_state(), step_input(family), bedrock=SampleBedrock(sample))
     expected = decode(sample, "model", family)
     # Then both give the same text and token counts
     assert result.status == "SUCCEEDED", result.cause
@@ -79,7 +79,7 @@ def test_the_text_state_reads_what_the_codec_reads(family: str) -> None:
 def test_an_answer_without_text_ends_the_run_as_a_failure_record() -> None:
     # Given a Claude response with no text block
     body = {"content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 0}}
-    result = run_definition(text_state("claude"), step_input(), bedrock=SampleBedrock(body))
+    result = run_definition(text_state(), step_input("claude"), bedrock=SampleBedrock(body))
     # Then the run ends as a failure record, which the stage's merge turns into the chain's failure
     assert result.status == "SUCCEEDED", result.cause
     assert (result.output["failed"], result.output["Error"]) == (True, "ResponseDecodingError")

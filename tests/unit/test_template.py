@@ -334,7 +334,7 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
 JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
     # Object keys are chosen at run time (execution and step names); the prefix is the boundary.
     (
-        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|prompt-sets"
+        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|offload/maps|prompt-sets"
         r"|batches/results|batches/summaries|fine-tuning/[a-z/-]+)/\*$",
         "objects under one project prefix",
     ),
@@ -490,11 +490,12 @@ def test_preprocess_prompt_may_only_write_requests_and_read_answers(transformed:
     # Given the S3 permissions of the pre-processing function
     grants = _s3_grants(transformed, "PreprocessPromptFunction")
 
-    # Then it may put objects under offload/requests/, read the answers a compiled chain keeps under
-    # offload/responses/, and do nothing else in S3
+    # Then it may put objects under offload/requests/, read the answers a chain keeps under offload/responses/ and
+    # a large map's variables and results under offload/maps/, and do nothing else in S3
     assert grants == {
         ("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}"),
         ("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}"),
+        ("s3:GetObject", f"{BUCKET_ARN}/offload/maps/*", "{}"),
     }
 
 
@@ -623,12 +624,23 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
         json.dumps({"Fn::GetAtt": [name, "Arn"]}, sort_keys=True) for name in FUNCTIONS
     )
     # And Bedrock may read offloaded requests and write responses with its permissions, the machine write long
-    # answers beside them and a failed chain's completed steps, nothing else in S3
-    assert [arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
+    # answers beside them, a failed chain's completed steps, and a large map's items, variables and result files
+    # (multipart uploads), nothing else in S3
+    maps = f"{BUCKET_ARN}/offload/maps/*"
+    assert sorted(arn_text(r) for r in grants.pop("s3:GetObject")) == [maps, f"{BUCKET_ARN}/offload/requests/*"]
     assert sorted(arn_text(r) for r in grants.pop("s3:PutObject")) == [
         f"{BUCKET_ARN}/offload/failures/*",
+        maps,
         f"{BUCKET_ARN}/offload/responses/*",
     ]
+    for action in ("s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"):
+        assert [arn_text(r) for r in grants.pop(action)] == [maps]
+    # And the Standard machine may run its own Distributed Map children, and only those
+    machine = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-PromptChain"
+    children = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-PromptChain/*"
+    assert [arn_text(r) for r in grants.pop("states:StartExecution")] == [machine]
+    for action in ("states:DescribeExecution", "states:StopExecution"):
+        assert [arn_text(r) for r in grants.pop(action)] == [children]
     # And it may invoke foundation models of this region picked from AllowedModelIds (the packaged chains'
     # inference profiles are checked by test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else)
     models = grants.pop("bedrock:InvokeModel")
@@ -640,8 +652,8 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
         selected = variables["ModelId"]["Fn::Select"]
         assert selected[0] == index
         assert '{"Ref": "AllowedModelIds"}' in json.dumps(selected[1])
-    # And whatever else SAM adds (logging, tracing) is not an S3, Lambda or Bedrock permission
-    assert not [action for action in grants if action.split(":")[0] in {"s3", "lambda", "bedrock"}]
+    # And whatever else SAM adds (logging, tracing) is not an S3, Lambda, Bedrock or Step Functions permission
+    assert not [action for action in grants if action.split(":")[0] in {"s3", "lambda", "bedrock", "states"}]
 
 
 def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str, Any]) -> None:
@@ -655,18 +667,22 @@ def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str
 
 
 @pytest.mark.parametrize(
-    ("machine", "workflow", "level"),
-    [("PromptChainStateMachine", "STANDARD", "ERROR"), ("PromptChainExpressStateMachine", "EXPRESS", "ALL")],
+    ("machine", "workflow", "level", "definition"),
+    [
+        ("PromptChainStateMachine", "STANDARD", "ERROR", "prompt_chain.asl.yaml"),
+        ("PromptChainExpressStateMachine", "EXPRESS", "ALL", "prompt_chain_inline.asl.yaml"),
+    ],
 )
-def test_prompt_chain_state_machines_share_one_definition_logged_traced_and_substituted(
-    resources: dict[str, Any], machine: str, workflow: str, level: str
+def test_prompt_chain_state_machines_are_generated_logged_traced_and_substituted(
+    resources: dict[str, Any], machine: str, workflow: str, level: str, definition: str
 ) -> None:
     # Given the state machine resource
     properties = resources[machine]["Properties"]
 
-    # Then it is a Standard or Express workflow defined in the one ASL file, with every function ARN substituted
+    # Then it is a Standard or Express workflow defined in its generated ASL file (Express: without the Distributed
+    # Map, which Step Functions runs in Standard workflows only), with every function ARN substituted
     assert properties["Type"] == workflow
-    assert properties["DefinitionUri"] == "statemachines/prompt_chain.asl.yaml"
+    assert properties["DefinitionUri"] == f"statemachines/{definition}"
     assert properties["DefinitionSubstitutions"] == {
         **{f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS},
         "PayloadBucketName": {"Ref": "PayloadBucket"},

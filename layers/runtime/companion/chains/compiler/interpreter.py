@@ -7,13 +7,17 @@ found for the correction turn) is filled in from ``companion.codec.jsonata``, ev
 ``companion.retry_policies``, and the budgets below, so no family's field path or policy is written twice.
 
 Budgets: results live in workflow variables, whose Assign holds at most 256 KiB and whose execution holds at most
-10 MiB; the chain's output and a map stage's results must fit a 256 KiB state payload. A record therefore keeps at most
-``TEXT_BUDGET_CHARS`` of answer text inline (a longer answer stays in S3 and the record holds a preview and its
-reference), and an inline Map runs at most ``MAP_ITEMS`` items.
+10 MiB; the chain's output and an inline Map's results must fit a 256 KiB state payload. A record therefore keeps at
+most ``TEXT_BUDGET_CHARS`` of answer text inline (a longer answer stays in S3 and the record holds a preview and its
+reference), and an inline Map runs at most ``MAP_ITEMS`` items. A longer map runs as a Distributed Map (items, the
+chain's variables and the results in S3) in ``prompt_chain.asl.yaml``, the Standard machine's definition; the Express
+machine's, ``prompt_chain_inline.asl.yaml``, has no Distributed Map (Step Functions runs them in Standard workflows
+only) and fails such a map as ``PromptChain.MapTooLarge``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from typing import Any
 from companion.chains.compiler.settings import CompileSettings
 from companion.codec.jsonata import TEXT_FAMILIES, answer_expression
 from companion.retry_policies import retry_policy
+from companion.steps.preprocess import MAPS_FOLDER
 from companion.usage import USAGE_MARKER
 
 _SKELETON = Path(__file__).resolve().parent / "interpreter.yaml"
@@ -35,6 +40,8 @@ CAUSE_BUDGET_CHARS = 32_000
 """A Fail state's Cause holds at most 32,768 characters; the completed records are left out above this."""
 
 _POLICIES = ("lambda_transient", "bedrock_invoke_transient", "s3_transient")
+_ITEM_SUFFIX = " For Item"
+FAIL_ITEM = "Fail Item"
 
 
 def _readers() -> str:
@@ -58,7 +65,7 @@ def _invoke_output() -> str:
         "{% (\n"
         "  $given := $states.input;\n"
         '  $in := $merge([$given, {"request": $sift($given.request, function($v, $k) { $k != "Body" })}]);\n'
-        "  $s := $plan[$index].steps[$in.run.at];\n"
+        "  $s := $in.step;\n"
         "  $family := $s.step.model_family;\n"
         f"  $readers := {_readers()};\n"
         "  $read := $lookup($readers, $family);\n"
@@ -97,7 +104,7 @@ def _correction_output() -> str:
         "  $in := $states.input;\n"
         "  $b := $in.answer;\n"
         f"  $readers := {_readers()};\n"
-        "  $read := $lookup($readers, $plan[$index].steps[$in.run.at].step.model_family);\n"
+        "  $read := $lookup($readers, $in.step.step.model_family);\n"
         "  $text := $exists($b.family) ? $b.text : ($exists($read) ? $read($b).text);\n"
         '  $said := $type($text) = "string" and $text != "" ? $text : $string($b);\n'
         "  $c := $in.invalid.Cause;\n"
@@ -106,6 +113,9 @@ def _correction_output() -> str:
         f"  $used := $contains($m, {marker}) ? $parse($substringAfter($m, {marker}));\n"
         "  {\n"
         '    "run": $in.run,\n'
+        '    "step": $in.step,\n'
+        '    "variables": $in.variables,\n'
+        '    "variables_s3_uri": $in.variables_s3_uri,\n'
         f'    "fixes": $append($in.fixes, [{{"answer": $said, "error": $substringBefore($m, {marker})}}]),\n'
         '    "unaccepted": $append($in.unaccepted, $exists($used) ? [$used] : [])\n'
         "  }\n"
@@ -150,12 +160,64 @@ def _filled(value: Any, text: dict[str, str]) -> Any:
     return value
 
 
-def interpreter_definition() -> dict[str, Any]:
-    """The generic interpreter's ASL (JSONata), family facts, retry policies and budgets filled in."""
+def _item_workflow(step_flow: dict[str, Any]) -> dict[str, Any]:
+    """The step flow as a Distributed Map's Express child: its states renamed (state names are unique in a whole
+    definition), and a failed step failing the child (the map run's first failure fails the chain)."""
+
+    def renamed(name: str) -> str:
+        return f"{name}{_ITEM_SUFFIX}"
+
+    def retargeted(state: dict[str, Any]) -> dict[str, Any]:
+        state = copy.deepcopy(state)
+        for holder in [state, *state.get("Choices", []), *state.get("Catch", [])]:
+            if "Next" in holder:
+                holder["Next"] = renamed(holder["Next"])
+        if "Default" in state:
+            state["Default"] = renamed(state["Default"])
+        return state
+
+    states = {renamed(name): retargeted(state) for name, state in step_flow["States"].items()}
+    describe = states[renamed("Describe Step Failure")]
+    del describe["End"]
+    describe["Next"] = FAIL_ITEM
+    route = states[renamed("Route Answer")]
+    route["Choices"][0]["Next"] = FAIL_ITEM
+    states[FAIL_ITEM] = {
+        "Type": "Fail",
+        "Comment": "The failure record, as the child's error: the map run fails at its first failed item.",
+        "Error": "{% $states.input.Error %}",
+        "Cause": "{% $states.input.Cause %}",
+    }
+    return {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+        "StartAt": renamed(step_flow["StartAt"]),
+        "States": states,
+    }
+
+
+def interpreter_definition(*, distributed_maps: bool = True, map_items: int = MAP_ITEMS) -> dict[str, Any]:
+    """The generic interpreter's ASL (JSONata), family facts, retry policies and budgets filled in.
+
+    Parameters
+    ----------
+    distributed_maps
+        Run a map over more than ``MAP_ITEMS`` items as a Distributed Map (Standard workflows only); without it, such
+        a map fails as ``PromptChain.MapTooLarge`` (the Express machine's definition).
+    map_items
+        The most items a map runs inline (tests lower it to reach the Distributed Map with a few items).
+    """
     import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  (a generator's dependency, not the runtime layer's)
 
     skeleton: dict[str, Any] = yaml.safe_load(_SKELETON.read_text(encoding="utf-8"))
+    states = skeleton["States"]
+    if distributed_maps:
+        del states["Refuse Large Map"]
+        states["Run Map Items"]["ItemProcessor"] = _item_workflow(states["Run Stage Steps"]["ItemProcessor"])
+    else:
+        for name in ("Write Map Items", "Write Map Variables", "Run Map Items"):
+            del states[name]
     text = {
+        "@LARGE_MAP_FIRST@": "Write Map Items" if distributed_maps else "Refuse Large Map",
         "@INVOKE_OUTPUT@": _invoke_output(),
         "@MAP_ITEMS_PRELUDE@": _MAP_ITEMS,
         "@STAGE_RESULTS@": _STAGE_RESULTS,
@@ -164,9 +226,10 @@ def interpreter_definition() -> dict[str, Any]:
         "@USAGE_MARKER@": json.dumps(USAGE_MARKER),
         "@TEXT_BUDGET@": str(TEXT_BUDGET_CHARS),
         "@PREVIEW_CHARS@": str(PREVIEW_CHARS),
-        "@MAP_ITEMS@": str(MAP_ITEMS),
+        "@MAP_ITEMS@": str(map_items),
         "@MAP_RECORD_BYTES@": f"{MAP_RECORD_BYTES:,}",
         "@CAUSE_BUDGET@": str(CAUSE_BUDGET_CHARS),
+        "@MAPS_PREFIX@": CompileSettings().offload_prefix + MAPS_FOLDER,
         "@OFFLOAD_PREFIX@": CompileSettings().offload_prefix,
     }
     definition: dict[str, Any] = _filled(skeleton, text)
