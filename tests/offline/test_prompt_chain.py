@@ -86,6 +86,7 @@ def run_chain(
     chain: Any,
     chain_input: dict[str, Any],
     definition: dict[str, Any] | None = None,
+    timeout: float = 60.0,
 ) -> ExecutionResult:
     """``chain`` on the Standard machine's definition, or on ``definition``."""
     return run_definition(
@@ -95,6 +96,7 @@ def run_chain(
         bedrock=bedrock,
         execution_name=EXECUTION,
         time_scale=0,
+        timeout=timeout,
     )
 
 
@@ -667,8 +669,8 @@ def test_a_map_over_two_thousand_generated_items_completes(template: Template, a
     items = [f"item-{n}" for n in range(LARGE_MAP_ITEMS)]
     bedrock = JsonAnswers({"List the items": {"items": items}})
     chain = large_map_chain([{"name": "sum", "model_id": CLAUDE, "prompt": "Sum up {{ steps.each.results }}"}])
-    # When the chain runs
-    result = run_chain(template, bedrock, chain, {})
+    # When the chain runs (an hour at most: the runner's wall-clock limit, not a speed goal)
+    result = run_chain(template, bedrock, chain, {}, timeout=3600)
     # Then every item was asked about and the last step saw them all, within the payload and history limits
     assert result.status == "SUCCEEDED", result.cause
     assert len(bedrock.calls) == LARGE_MAP_ITEMS + 2
