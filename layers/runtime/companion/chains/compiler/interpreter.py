@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +157,18 @@ def _filled(value: Any, text: dict[str, str]) -> Any:
         if value in text:
             return text[value]
         for placeholder, replacement in text.items():
-            value = value.replace(placeholder, replacement)
+            value = _placed(value, placeholder, replacement)
     return value
+
+
+def _placed(value: str, placeholder: str, replacement: str) -> str:
+    # A placeholder alone at the start of a line gets its lines indented like it, so the YAML stays readable.
+    def indented(match: re.Match[str]) -> str:
+        pad = match.group(1)
+        return pad + replacement.replace("\n", "\n" + pad)
+
+    value = re.sub(rf"^([ \t]*){re.escape(placeholder)}", indented, value, flags=re.MULTILINE)
+    return value.replace(placeholder, replacement)
 
 
 def _item_workflow(step_flow: dict[str, Any]) -> dict[str, Any]:
