@@ -4,13 +4,15 @@ Figures, no assertions. Run as ``PYTHONPATH=layers/runtime:functions uv run pyth
 
 Each chain runs once in the offline runner (real handlers, the SIMULATED Bedrock stand-in, S3 emulated by moto) on
 two machines: *before*, the generic interpreter (the template's PromptChainStateMachine, which runs any chain's plan
-in a loop); *after*, the chain compiled to its own machine (companion.chains.compiler; a packaged chain's generated
-machine from the template). Transitions and Lambda invocations are counted from the execution's history, exactly as
-Standard bills them, and scaled to 1,000 executions; *hand* is what a machine written by hand for that chain needs
-(one state per model call, one per JSON check or S3 read, one Lambda to render and offload a prompt too large to send
-inline). Lambda duration is the offline wall time of each handler (in-process, no network): treat it as a floor. S3
-requests are priced from the path (an offloaded step: pre-process PUT, Bedrock GET, Bedrock PUT, resolve GET). Model
-tokens are left out: they depend on the model, not on this project.
+in a loop, its results in workflow variables; inline chains still run on it); *after*, the chain compiled to its own
+machine (companion.chains.compiler; a packaged chain's generated machine from the template). Transitions and Lambda
+invocations are counted from the execution's history, exactly as Standard bills them, and scaled to 1,000 executions;
+*hand* is what a machine written by hand for that chain needs (one state per model call, one per JSON check or S3
+read, one Lambda to render and offload a prompt too large to send inline). Lambda duration is the offline wall time
+of each handler (in-process, no network): treat it as a floor. S3 requests are priced from the path (an offloaded
+step: pre-process PUT, Bedrock GET, Bedrock PUT, resolve GET) plus the machine's own putObject tasks counted in its
+history (the interpreter keeps an answer over 2,048 characters in S3 itself). Model tokens are left out: they depend
+on the model, not on this project.
 
 - *sample*: outline-draft-critique (outline JSON -> draft through Output.S3Uri -> critique JSON).
 - *inline*: three small text steps, Body and answers inline.
@@ -133,12 +135,19 @@ def _measure(path: str, *, compiled: bool) -> Figures:
         prices=report.load_prices(),
     )
     offloaded_steps = 3 if path == "offload" else 0
+    # The machine's own S3 writes (a long answer kept by reference, a failed chain's completed steps), from its history.
+    machine_puts = sum(
+        1
+        for event in result.history
+        if event.get("taskScheduledEventDetails", {}).get("resourceType") == "aws-sdk:s3"
+        and event["taskScheduledEventDetails"].get("resource") == "putObject"
+    )
     return Figures(
         transitions=summary.transitions.billed,
         lambda_invocations=len(summary.lambda_invocations),
         step_functions=summary.standard_cost,
         lambda_cost=summary.lambda_cost,
-        s3=offloaded_steps * (2 * S3_PUT_PER_1000 + 2 * S3_GET_PER_1000) / 1000,
+        s3=(offloaded_steps * (2 * S3_PUT_PER_1000 + 2 * S3_GET_PER_1000) + machine_puts * S3_PUT_PER_1000) / 1000,
         express=summary.express_cost,
         model_calls=model_calls,
     )

@@ -1,7 +1,7 @@
 """Regenerate what the packaged chains compile to: ``statemachines/chains/<name>.asl.yaml``, the packaged-chain batch
 machine (``statemachines/packaged_chain_batch.asl.yaml``) and their block of ``template.yaml`` (between the
 ``# BEGIN generated chain machines`` and ``# END generated chain machines`` lines); and the generic interpreter for
-inline chains (``statemachines/prompt_chain.asl.json``), its family facts taken from the codec.
+inline chains (``statemachines/prompt_chain.asl.yaml``), its family facts taken from the codec.
 
 Run ``make generate`` after changing a packaged chain, the compiler or the codec; ``--check`` exits 1 when a
 committed file differs from what this would write (tests/unit/test_generated_chains.py runs the same comparison).
@@ -10,7 +10,6 @@ committed file differs from what this would write (tests/unit/test_generated_cha
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Iterable
@@ -25,7 +24,8 @@ from companion.chains.compiler.interpreter import interpreter_definition
 ROOT = Path(__file__).resolve().parents[1]
 MACHINES = Path("statemachines") / "chains"
 BATCH = Path("statemachines") / "packaged_chain_batch.asl.yaml"
-INTERPRETER = Path("statemachines") / "prompt_chain.asl.json"
+INTERPRETER = Path("statemachines") / "prompt_chain.asl.yaml"
+INTERPRETER_INLINE_MAPS = Path("statemachines") / "prompt_chain_inline.asl.yaml"
 TEMPLATE = Path("template.yaml")
 BEGIN = "  # BEGIN generated chain machines (make generate; do not edit by hand)\n"
 END = "  # END generated chain machines\n"
@@ -383,7 +383,8 @@ def generated_files(root: Path = ROOT) -> dict[Path, str]:
     block += api_policy(chains)
     batch = to_yaml(batch_definition([(chain, compile_chain(chain)) for chain in chains]))
     files[BATCH] = batch
-    files[INTERPRETER] = json.dumps(interpreter_definition(), indent=2, ensure_ascii=False) + "\n"
+    files[INTERPRETER] = to_yaml(interpreter_definition())
+    files[INTERPRETER_INLINE_MAPS] = to_yaml(interpreter_definition(distributed_maps=False))
     block += batch_resources(chains, batch)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     if BEGIN not in template or END not in template:

@@ -8,8 +8,11 @@ from typing import Any
 
 from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
+from sfn_offline.template import Template
 
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
+STATE_PAYLOAD_LIMIT = 256 * 1024
+"""Bytes a state input or output may hold on AWS (the offline runner does not enforce it)."""
 
 
 class EntryCountingStandIn(BedrockStandIn):
@@ -49,3 +52,45 @@ def failure(result: ExecutionResult) -> dict[str, Any]:
     assert result.cause
     cause: dict[str, Any] = json.loads(result.cause)
     return cause
+
+
+def invoke_arguments(result: ExecutionResult) -> list[dict[str, Any]]:
+    """The arguments of every bedrock:invokeModel task the execution scheduled, in order."""
+    return [
+        json.loads(event["taskScheduledEventDetails"]["parameters"])
+        for event in result.history
+        if event.get("taskScheduledEventDetails", {}).get("resourceType") == "bedrock"
+    ]
+
+
+def largest_payload(result: ExecutionResult) -> int:
+    """Bytes of the largest state input or output the execution carried (Step Functions refuses over 256 KiB)."""
+    sizes = [0]
+    for event in result.history:
+        for details in event.values():
+            if isinstance(details, dict):
+                sizes.extend(len(details[key].encode("utf-8")) for key in ("input", "output") if key in details)
+    return max(sizes)
+
+
+def stored_json(s3: Any, uri: str) -> Any:
+    """The JSON object at ``uri`` (``s3://bucket/key``)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def stored_answer(s3: Any, uri: str) -> str:
+    """The text of the Claude answer kept at ``uri``."""
+    body = stored_json(s3, uri)
+    return "".join(block["text"] for block in body["content"] if block["type"] == "text")
+
+
+def substituted(template: Template, definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` with the template's function ARNs and payload bucket in place of its ``${...}`` placeholders."""
+    text = json.dumps(definition)
+    values = {f"{spec.logical_id}Arn": spec.arn for spec in template.functions.values()}
+    values["PayloadBucketName"] = template.buckets["PayloadBucket"]
+    for name, value in values.items():
+        text = text.replace(f"${{{name}}}", value)
+    substituted_definition: dict[str, Any] = json.loads(text)
+    return substituted_definition

@@ -132,7 +132,7 @@ def test_a_scripted_invalid_answer_still_drives_the_reprompt_loop(template: Temp
     chain = packaged_chain("outline-draft-critique")
     standin = EntryCountingAnswers(chooser_for([chain]))
     prose = {"content": [{"type": "text", "text": "Sure! An outline follows."}], "stop_reason": "end_turn"}
-    standin.script("Invoke Model Inline", [{"Return": {**prose, "usage": {"input_tokens": 5, "output_tokens": 4}}}])
+    standin.script("Invoke Model", [{"Return": {**prose, "usage": {"input_tokens": 5, "output_tokens": 4}}}])
     machine = template.state_machines["PromptChainStateMachine"]
     # When it runs
     result = run_definition(

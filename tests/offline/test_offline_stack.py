@@ -20,6 +20,7 @@ from sfn_offline.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD = "PromptChainStateMachine"
+STANDARD_NAME = "offline-PromptChain"  # its Name in template.yaml, ${AWS::StackName}-PromptChain
 PACKAGED = "OutlineDraftCritiqueChainStateMachine"  # the sample event's chain, on its own compiled machine
 EXPRESS = "PromptChainExpressStateMachine"
 ANSWERS = {
@@ -62,7 +63,9 @@ def test_every_template_machine_exists_under_its_template_arn_and_type(stack: Of
 
     found = {(machine["stateMachineArn"], machine["type"]) for machine in machines}
     assert found == {(spec.arn, spec.type) for spec in template.state_machines.values()}
-    assert (f"arn:aws:states:us-east-1:123456789012:stateMachine:{STANDARD}", "STANDARD") in found
+    # A machine without a Name is named after its logical id; a named one after its Name, the stack's being "offline"
+    assert (f"arn:aws:states:us-east-1:123456789012:stateMachine:{EXPRESS}", "EXPRESS") in found
+    assert (f"arn:aws:states:us-east-1:123456789012:stateMachine:{STANDARD_NAME}", "STANDARD") in found
 
 
 def test_run_executes_a_template_machine_by_logical_id(stack: OfflineStack, chain_input: dict[str, Any]) -> None:
@@ -72,7 +75,7 @@ def test_run_executes_a_template_machine_by_logical_id(stack: OfflineStack, chai
 
     assert result.status == "SUCCEEDED", result.cause
     assert _critique(result.output) == ANSWERS["Critique this draft"]
-    assert result.execution_arn.endswith(f":execution:{STANDARD}:run-by-id")
+    assert result.execution_arn.endswith(f":execution:{STANDARD_NAME}:run-by-id")
     assert [event["type"] for event in events] == [event["type"] for event in result.history]
     assert events[-1]["type"] == "ExecutionSucceeded"
 

@@ -1,10 +1,11 @@
-"""The prompt-chain state machines offline: the template's PromptChainStateMachine (statemachines/prompt_chain.asl.json)
+"""The prompt-chain state machines offline: the template's PromptChainStateMachine (statemachines/prompt_chain.asl.yaml)
 with the real handlers, a simulated Bedrock and S3 emulated by moto, running the example chains and one-step chains
 through every path of the step flow (inline, Input.S3Uri, Output.S3Uri, re-prompt, throttling, failures)."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,25 @@ from sfn_offline.template import Template, load_template
 
 from companion.adapters.s3 import default_client
 from companion.chains import execution_input, load_chain
-from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
+from companion.chains.compiler.interpreter import interpreter_definition
+from tests.offline.chain_runs import (
+    CLAUDE,
+    STATE_PAYLOAD_LIMIT,
+    EntryCountingStandIn,
+    claude_answer,
+    entered,
+    failure,
+    invoke_arguments,
+    largest_payload,
+    stored_answer,
+    stored_json,
+    substituted,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
-INVOKE_INLINE = "Invoke Model Inline"
-INVOKE_TEXT = "Invoke Model For Text"
+INVOKE = "Invoke Model"
+HISTORY_LIMIT = 25_000  # events of a Standard execution
 BEDROCK_ATTEMPTS = 5  # the first try and MaxAttempts (4) retries of the transient Bedrock errors
 EXECUTION = "prompt-chain-test"
 SCHEMA = {
@@ -66,15 +80,23 @@ def standin() -> BedrockStandIn:
     return EntryCountingStandIn()
 
 
-def run_chain(template: Template, bedrock: BedrockStandIn, chain: Any, chain_input: dict[str, Any]) -> ExecutionResult:
-    machine = template.state_machines["PromptChainStateMachine"]
+def run_chain(
+    template: Template,
+    bedrock: BedrockStandIn,
+    chain: Any,
+    chain_input: dict[str, Any],
+    definition: dict[str, Any] | None = None,
+    timeout: float = 60.0,
+) -> ExecutionResult:
+    """``chain`` on the Standard machine's definition, or on ``definition``."""
     return run_definition(
-        machine.definition,
+        definition or template.state_machines["PromptChainStateMachine"].definition,
         execution_input(load_chain(chain), chain_input),
         functions=handlers_for(template),
         bedrock=bedrock,
         execution_name=EXECUTION,
         time_scale=0,
+        timeout=timeout,
     )
 
 
@@ -166,7 +188,7 @@ def test_a_failing_step_keeps_the_completed_results_in_the_cause(template: Templ
     assert cause["step"] == "critique"
     assert set(cause["completed_steps"]) == {"outline", "draft"}
     assert cause["completed_steps"]["outline"]["json"] == OUTLINE
-    assert entered(result)[-2:] == ["Record Failure", "Fail Chain"]
+    assert entered(result)[-3:] == ["Record Failure", "Save Completed Steps", "Fail Chain"]
 
 
 # ---------------------------------------------------------------- one-step chains: the step flow's paths
@@ -185,9 +207,8 @@ def test_small_text_prompt_runs_inline_and_returns_the_text(
     assert result.output["final"]["json"] is None
     assert result.output["final"]["usage"]["output_tokens"] > 0
     assert result.output["steps"] == {"answer": result.output["final"]}
-    assert entered(result) == ["Start Chain", "Check Next Stage", "Prepare Stage Runs", "Run Stage Steps",
-                               "Preprocess Prompt", "Choose Request Form", INVOKE_TEXT,
-                               "Merge Stage Results", "Check Next Stage", "Finish Chain"]  # fmt: skip
+    assert entered(result) == ["Start Chain", "Check Next Stage", "Run Stage Steps", "Preprocess Prompt", INVOKE,
+                               "Route Answer", "Finish Step", "Check Next Stage", "Finish Chain"]  # fmt: skip
     [call] = standin.calls
     assert call.target == CLAUDE
     assert call.request["messages"][-1]["content"] in (
@@ -207,8 +228,8 @@ def test_large_prompt_goes_to_the_model_through_input_s3uri(
 
     # Then the request went through S3 and the model got the whole body
     assert result.status == "SUCCEEDED", result.cause
-    assert "Invoke Model From S3" in entered(result)
-    assert INVOKE_INLINE not in entered(result)
+    [arguments] = invoke_arguments(result)
+    assert set(arguments) == {"ModelId", "ContentType", "Accept", "Input"}
     [call] = standin.calls
     assert len(json.dumps(call.request)) > 300 * 1024
     keys = [item["Key"] for item in aws.list_objects_v2(Bucket=template.buckets["PayloadBucket"])["Contents"]]
@@ -222,8 +243,9 @@ def test_output_to_s3_is_resolved_from_the_payload_bucket(
 
     # Then Bedrock wrote the answer to the Output.S3Uri, Resolve Output read it back, and post-process normalized it
     assert result.status == "SUCCEEDED", result.cause
-    assert entered(result)[5:9] == ["Choose Request Form", "Invoke Model Inline To S3", "Resolve Output",
-                                    "Postprocess Result"]  # fmt: skip
+    assert entered(result)[4:8] == [INVOKE, "Route Answer", "Resolve Output", "Postprocess Result"]
+    [arguments] = invoke_arguments(result)
+    assert set(arguments) == {"ModelId", "ContentType", "Accept", "Body", "Output"}
     stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=f"offload/responses/{EXECUTION}/answer.json")
     assert json.loads(stored["Body"].read())["content"][0]["text"] == result.output["final"]["text"]
     assert result.output["final"]["text"].startswith("Simulated answer")
@@ -233,9 +255,7 @@ def test_an_answer_read_back_from_s3_is_json_checked_and_re_prompted_too(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(
-        "Invoke Model Inline To S3", [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))]
-    )
+    standin.script(INVOKE, [claude_answer("Here is some prose."), claude_answer(json.dumps(valid))])
     result = run_step(
         template,
         standin,
@@ -255,7 +275,7 @@ def test_invalid_json_answer_is_reprompted_once_then_succeeds(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(INVOKE_INLINE, [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
+    standin.script(INVOKE, [claude_answer("Sure! Here is your outline."), claude_answer(json.dumps(valid))])
 
     result = run_step(
         template,
@@ -290,7 +310,7 @@ def test_a_crafted_answer_enters_the_re_prompt_loop(
 ) -> None:
     # Given a first answer built to crash a JSON parser, then a valid one
     valid = {"title": "Chains", "points": ["one", "two"]}
-    standin.script(INVOKE_INLINE, [claude_answer(crafted), claude_answer(json.dumps(valid))])
+    standin.script(INVOKE, [claude_answer(crafted), claude_answer(json.dumps(valid))])
     # When the step asks for JSON with one re-prompt allowed
     result = run_step(
         template,
@@ -308,7 +328,7 @@ def test_a_crafted_answer_enters_the_re_prompt_loop(
 def test_never_valid_json_fails_with_model_output_invalid(
     template: Template, standin: BedrockStandIn, aws: Any
 ) -> None:
-    standin.script(INVOKE_INLINE, {"0-5": claude_answer("I would rather not use {{ braces }} or JSON.")})
+    standin.script(INVOKE, {"0-5": claude_answer("I would rather not use {{ braces }} or JSON.")})
 
     result = run_step(template, standin, {"prompt": "Answer as JSON", "output": {"format": "json", "max_reprompts": 2}})
 
@@ -340,9 +360,9 @@ def test_throttled_past_the_retries_fails_with_the_bedrock_error(
     # The failed run ends as a record, so the stage merges what else completed before the chain fails
     assert entered(result)[-5:] == [
         "Describe Step Failure",
-        "Merge Stage Results",
         "Check Next Stage",
         "Record Failure",
+        "Save Completed Steps",
         "Fail Chain",
     ]
 
@@ -356,10 +376,20 @@ def test_bad_step_input_fails_with_the_function_error(template: Template, standi
     assert standin.calls == []
 
 
-def test_the_express_machine_runs_the_same_definition(template: Template, standin: BedrockStandIn, aws: Any) -> None:
-    # Given the Express machine of the template (short chains)
+def test_the_express_machine_runs_the_same_flow_without_distributed_maps(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given the Express machine of the template (short chains): the Standard definition less its Distributed Map,
+    # which Step Functions runs in Standard workflows only
     express = template.state_machines["PromptChainExpressStateMachine"]
-    assert express.definition == template.state_machines["PromptChainStateMachine"].definition
+    standard = template.state_machines["PromptChainStateMachine"].definition
+    assert set(standard["States"]) - set(express.definition["States"]) == {
+        "Write Map Items",
+        "Write Map Variables",
+        "Run Map Items",
+    }
+    assert "DISTRIBUTED" not in json.dumps(express.definition)
+    assert express.definition["States"]["Run Stage Steps"] == standard["States"]["Run Stage Steps"]
     # When a one-step chain runs on it
     chain = {"name": "one-step", "steps": [{"name": "answer", "model_id": CLAUDE, "prompt": "Say hello"}]}
     result = run_definition(
@@ -382,11 +412,13 @@ def test_a_map_over_something_that_is_not_a_list_fails_naming_the_map(template: 
     chain["steps"][0]["output"].pop("schema")
     # When it runs
     result = run_chain(template, bedrock, chain, {"goal": "cut Bedrock costs"})
-    # Then it fails in Prepare Stage Runs ($error) before any map step runs, with States.QueryEvaluationError and
-    # the message naming the map, as on AWS
-    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
-    assert "items" in (result.cause or "")
-    assert entered(result)[-1] == "Prepare Stage Runs"
+    # Then the map's Items ($error) fail before any map step runs, with the message naming the map, and the chain
+    # fails as PromptChain.QueryEvaluationError (a Fail state may not raise States.*) keeping the completed step
+    assert (result.status, result.error) == ("FAILED", "PromptChain.QueryEvaluationError")
+    cause = failure(result)
+    assert (cause["step"], cause["error"]) == ("expansions", "States.QueryEvaluationError")
+    assert "steps.ideas.json.items is not a list" in cause["cause"]
+    assert set(cause["completed_steps"]) == {"ideas"}
     assert len(bedrock.calls) == 1
 
 
@@ -461,29 +493,207 @@ def test_the_chain_output_counts_the_tokens_of_every_accepted_answer(template: T
         "input_tokens": sum(pair[0] for pair in per_step),
         "output_tokens": sum(pair[1] for pair in per_step),
         "steps_without_usage": 0,
+        "unaccepted": {"input_tokens": 0, "output_tokens": 0},
     }
 
 
-def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(template: Template) -> None:
+def test_a_states_error_fails_the_chain_under_a_name_a_fail_state_may_raise(template: Template, aws: Any) -> None:
     # Given the chain's failure states, reached with a States.* error (a Lambda timeout, as Step Functions names it)
+    # after one step completed
     states = template.state_machines["PromptChainStateMachine"].definition["States"]
+    reached = {
+        "Type": "Pass",
+        "Assign": {
+            "plan": [{"kind": "step", "name": "answer"}],
+            "index": 0,
+            "steps": {"first": {"text": "kept"}},
+            "unaccepted": {"input_tokens": 0, "output_tokens": 0},
+        },
+        "Next": "Record Failure",
+    }
     definition = {
-        "StartAt": "Record Failure",
-        "States": {name: states[name] for name in ("Record Failure", "Fail Chain")},
+        "QueryLanguage": "JSONata",
+        "StartAt": "Reach Failure",
+        "States": {"Reach Failure": reached}
+        | {name: states[name] for name in ("Record Failure", "Save Completed Steps", "Fail Chain")},
     }
-    failed = {
-        "failure": {"Error": "States.Timeout", "Cause": json.dumps({"step": "answer", "cause": "Task timed out"})},
-        "stage": {"name": "answer"},
-        "steps": {"first": {"text": "kept"}},
-    }
+    cause = json.dumps({"step": "answer", "cause": "Task timed out"})
+    failed = {"failure": {"Error": "States.Timeout", "Cause": cause}}
     # When they run
-    result = run_definition(definition, failed)
+    result = run_definition(definition, failed, execution_name=EXECUTION)
     # Then the chain fails as PromptChain.Timeout (a Fail state may not raise States.*), the Cause keeping the original
     assert result.error == "PromptChain.Timeout"
-    assert failure(result) == {
+    document = {
         "step": "answer",
         "stage": "answer",
         "error": "States.Timeout",
         "cause": "Task timed out",
+        "unaccepted": {"input_tokens": 0, "output_tokens": 0},
         "completed_steps": {"first": {"text": "kept"}},
     }
+    key = f"offload/failures/{EXECUTION}.json"
+    assert failure(result) == document | {"completed_steps_uri": f"s3://{template.buckets['PayloadBucket']}/{key}"}
+    # And the same document is in S3, where a Cause too long for its 32,768 characters points
+    stored = aws.get_object(Bucket=template.buckets["PayloadBucket"], Key=key)
+    assert json.loads(stored["Body"].read()) == document
+
+
+# ---------------------------------------------------------------- no payload ceiling: long chains, long answers
+
+LONG_ANSWER_CHARS = 200_000
+LONG_STEPS = 10
+
+
+def long_answer(step: int) -> str:
+    return f"answer {step}: " + "lorem ipsum " * (LONG_ANSWER_CHARS // 12)
+
+
+def long_chain(extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ten steps, each prompt quoting the whole answer before it, then ``extra``."""
+    steps = [{"name": "s0", "model_id": CLAUDE, "prompt": "Begin"}]
+    steps += [
+        {"name": f"s{n}", "model_id": CLAUDE, "prompt": f"Step {n} after: {{{{ steps.s{n - 1}.text }}}}"}
+        for n in range(1, LONG_STEPS)
+    ]
+    return {"name": "long-answers", "steps": steps + extra}
+
+
+def test_ten_steps_with_two_megabytes_of_answers_complete(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given ten steps answering 200,000 characters each (2 MB in all), each prompt quoting the answer before it
+    standin.script(INVOKE, [claude_answer(long_answer(n)) for n in range(LONG_STEPS)])
+    # When the chain runs
+    result = run_chain(template, standin, long_chain([]), {})
+    # Then it succeeds, no state ever carried more than Step Functions' 256 KiB
+    assert result.status == "SUCCEEDED", result.cause
+    assert largest_payload(result) <= STATE_PAYLOAD_LIMIT
+    # And every step's record is a preview with the reference to its whole answer in S3
+    steps = result.output["steps"]
+    assert list(steps) == [f"s{n}" for n in range(LONG_STEPS)]
+    for n, record in enumerate(steps.values()):
+        assert record["truncated"] is True
+        assert long_answer(n).startswith(record["text"])
+        assert stored_answer(aws, record["ref"]) == long_answer(n)
+    # And each prompt got the whole answer before it, read back from S3
+    for n in range(1, LONG_STEPS):
+        assert long_answer(n - 1) in json.dumps(standin.calls[n].request)
+
+
+def test_a_failure_after_long_steps_keeps_every_completed_step(
+    template: Template, standin: BedrockStandIn, aws: Any
+) -> None:
+    # Given the ten long steps, then an eleventh whose request Bedrock rejects
+    rejected = {"Throw": {"Error": "Bedrock.ValidationException", "Cause": "The request is malformed."}}
+    standin.script(INVOKE, [*(claude_answer(long_answer(n)) for n in range(LONG_STEPS)), rejected])
+    chain = long_chain([{"name": "last", "model_id": CLAUDE, "prompt": "Sum up {{ steps.s9.text }}"}])
+    # When the chain runs
+    result = run_chain(template, standin, chain, {})
+    # Then it fails with Bedrock's error, naming the step
+    assert result.error == "Bedrock.ValidationException"
+    cause = failure(result)
+    assert cause["step"] == "last"
+    # And the Cause and the failure document in S3 keep all ten completed steps, each answer readable from its ref
+    document = stored_json(aws, cause["completed_steps_uri"])
+    assert cause["completed_steps"] == document["completed_steps"]
+    assert list(document["completed_steps"]) == [f"s{n}" for n in range(LONG_STEPS)]
+    for n, record in enumerate(document["completed_steps"].values()):
+        assert stored_answer(aws, record["ref"]) == long_answer(n)
+    assert largest_payload(result) <= STATE_PAYLOAD_LIMIT
+
+
+LARGE_MAP_ITEMS = 2000
+
+
+def large_map_chain(extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON step listing items, a map asking about each, then ``extra``."""
+    return {
+        "name": "large-map",
+        "steps": [
+            {"name": "list", "model_id": CLAUDE, "prompt": "List the items", "output": {"format": "json"}},
+            {"map": {"name": "each", "items": "steps.list.json.items", "step": {
+                "name": "ask", "model_id": CLAUDE, "prompt": "Describe {{ item }} ({{ item_index }})"}}},
+            *extra,
+        ],
+    }  # fmt: skip
+
+
+def test_a_map_over_more_items_than_an_inline_map_carries_runs_as_a_distributed_map(
+    template: Template, aws: Any
+) -> None:
+    # Given the Standard definition with the inline Map's limit lowered to 2, and a map over 5 generated items whose
+    # results a last step quotes
+    items = [f"item-{n}" for n in range(5)]
+    bedrock = JsonAnswers({"List the items": {"items": items}})
+    chain = large_map_chain([{"name": "sum", "model_id": CLAUDE, "prompt": "Sum up {{ steps.each.results }}"}])
+    definition = substituted(template, interpreter_definition(map_items=2))
+    # When the chain runs
+    result = run_chain(template, bedrock, chain, {}, definition)
+    # Then the map ran as a Distributed Map, its items and the chain's variables written to S3 first
+    assert result.status == "SUCCEEDED", result.cause
+    assert entered(result)[9:13] == ["Check Next Stage", "Write Map Items", "Write Map Variables", "Run Map Items"]
+    assert "Run Stage Steps" not in entered(result)[10:14]
+    # And its record is the manifest of its result files in S3 and the item count
+    results = result.output["steps"]["each"]["results"]
+    assert results["count"] == len(items)
+    assert results["s3_uri"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
+    # And the last prompt got every item's answer, in item order, read back from those files
+    last = json.dumps(bedrock.calls[-1].request)
+    positions = [last.index(f"Describe {item} ({n})") for n, item in enumerate(items)]
+    assert positions == sorted(positions)
+    assert len(bedrock.calls) == len(items) + 2
+
+
+def test_a_failed_item_of_a_distributed_map_fails_the_chain_keeping_the_completed_steps(
+    template: Template, aws: Any
+) -> None:
+    # Given a map over 4 items run as a Distributed Map, whose third item's request Bedrock rejects
+    bedrock = JsonAnswers({"List the items": {"items": ["a", "b", "c", "d"]}}, rejected=["Describe c"])
+    definition = substituted(template, interpreter_definition(map_items=2))
+    # When the chain runs
+    result = run_chain(template, bedrock, large_map_chain([]), {}, definition)
+    # Then the map run fails at the failed item, naming the map, and the chain keeps the list step
+    assert result.error == "PromptChain.ExceedToleratedFailureThreshold"
+    cause = failure(result)
+    assert (cause["step"], cause["stage"]) == ("each", "each")
+    assert set(cause["completed_steps"]) == {"list"}
+
+
+@pytest.mark.skipif(
+    not os.environ.get("COMPANION_LARGE_MAP_TEST"),
+    reason="2,000 child workflows take about 0.45 s each offline, most of it the runner parsing JSONata again at every "
+    "evaluation (set COMPANION_LARGE_MAP_TEST=1); the Distributed Map path itself runs in every test run through the "
+    "lowered-limit tests above",
+)
+def test_a_map_over_two_thousand_generated_items_completes(template: Template, aws: Any) -> None:
+    # Given a first step that generates 2,000 items, a map over them on the Standard machine, and a step after it
+    items = [f"item-{n}" for n in range(LARGE_MAP_ITEMS)]
+    bedrock = JsonAnswers({"List the items": {"items": items}})
+    chain = large_map_chain([{"name": "sum", "model_id": CLAUDE, "prompt": "Sum up {{ steps.each.results }}"}])
+    # When the chain runs (an hour at most: the runner's wall-clock limit, not a speed goal)
+    result = run_chain(template, bedrock, chain, {}, timeout=3600)
+    # Then every item was asked about and the last step saw them all, within the payload and history limits
+    assert result.status == "SUCCEEDED", result.cause
+    assert len(bedrock.calls) == LARGE_MAP_ITEMS + 2
+    assert result.output["steps"]["each"]["results"]["count"] == LARGE_MAP_ITEMS
+    assert f"Describe item-{LARGE_MAP_ITEMS - 1}" in json.dumps(bedrock.calls[-1].request)
+    assert largest_payload(result) <= STATE_PAYLOAD_LIMIT
+    assert len(result.history) < HISTORY_LIMIT
+
+
+def test_the_express_machine_refuses_a_map_over_more_items_than_it_carries(template: Template, aws: Any) -> None:
+    # Given a map over 101 generated items (one more than an inline Map carries), on the Express machine
+    bedrock = JsonAnswers({"List the items": {"items": list(range(101))}})
+    chain = large_map_chain([])
+    # When the chain runs
+    result = run_chain(
+        template, bedrock, chain, {}, template.state_machines["PromptChainExpressStateMachine"].definition
+    )
+    # Then it fails by name before any item runs, saying the limit, and keeps the list it made
+    assert result.error == "PromptChain.MapTooLarge"
+    cause = failure(result)
+    assert (cause["step"], cause["stage"]) == ("each", "each")
+    assert "101 items" in cause["cause"]
+    assert "at most 100" in cause["cause"]
+    assert cause["completed_steps"]["list"]["json"] == {"items": list(range(101))}
+    assert len(bedrock.calls) == 1

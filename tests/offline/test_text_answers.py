@@ -1,4 +1,4 @@
-"""`Invoke Model For Text` (statemachines/prompt_chain.asl.json) reads a text step's answer without the post-processing
+"""`Invoke Model` (statemachines/prompt_chain.asl.yaml) reads a text step's answer without the post-processing
 Lambda: its JSONata must agree with companion.codec on every family's real-shaped sample response, or text steps
 would silently diverge from JSON steps."""
 
@@ -10,24 +10,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 from sfn_offline.engine import run_definition
 
 from companion.codec import decode
 from companion.codec.models import ModelFamily
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE = "Invoke Model For Text"
-# The families the Choose Request Form sends to the text state (embeddings and Converse have no text step here).
+STATE = "Invoke Model"
+# The families whose text steps the invoke state reads itself (embeddings and Converse have no text step here).
 TEXT_FAMILIES = sorted(
     family.value for family in ModelFamily if family not in {ModelFamily.TITAN_EMBED, ModelFamily.COHERE_EMBED}
 )
 
 
 def text_state() -> dict[str, Any]:
-    definition = json.loads((ROOT / "statemachines" / "prompt_chain.asl.json").read_text())
+    """The invoke state alone, ending where its answer goes next."""
+    definition = yaml.safe_load((ROOT / "statemachines" / "prompt_chain.asl.yaml").read_text())
     state: dict[str, Any] = copy.deepcopy(definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"][STATE])
-    state["Catch"] = [{**state["Catch"][0], "Next": "Failed"}]
-    return {"StartAt": STATE, "States": {STATE: state, "Failed": {"Type": "Pass", "End": True}}}
+    state["Catch"] = [{**state["Catch"][0], "Next": "Done"}]
+    state["Next"] = "Done"
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": STATE,
+        "States": {STATE: state, "Done": {"Type": "Pass", "End": True}},
+    }
 
 
 class SampleBedrock:
@@ -47,8 +54,10 @@ class SampleBedrock:
 
 
 def step_input(family: str) -> dict[str, Any]:
+    """A text step's run as the stage's Map hands it over, its request prepared."""
     request = {"ModelId": "model", "ContentType": "application/json", "Accept": "application/json", "Body": {}}
-    return {"step": {"step": "answer", "model_family": family}, "prepared": {"request": request}}
+    step = {"step": {"step": "answer", "model_family": family}, "output": {"format": "text", "on_truncation": "report"}}
+    return {"run": {"at": 0, "step": "answer"}, "step": step, "fixes": [], "unaccepted": [], "request": request}
 
 
 @pytest.mark.parametrize("family", TEXT_FAMILIES)
@@ -60,7 +69,7 @@ def test_the_text_state_reads_what_the_codec_reads(family: str) -> None:
     expected = decode(sample, "model", family)
     # Then both give the same text and token counts
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output == {
+    assert result.output["record"] == {
         "text": expected.text,
         "json": None,
         "usage": {"input_tokens": expected.input_tokens, "output_tokens": expected.output_tokens},
@@ -71,7 +80,7 @@ def test_an_answer_without_text_ends_the_run_as_a_failure_record() -> None:
     # Given a Claude response with no text block
     body = {"content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 0}}
     result = run_definition(text_state(), step_input("claude"), bedrock=SampleBedrock(body))
-    # Then the run ends as the record Describe Step Failure writes, which the stage's merge turns into the failure
+    # Then the run ends as a failure record, which the stage's merge turns into the chain's failure
     assert result.status == "SUCCEEDED", result.cause
     assert (result.output["failed"], result.output["Error"]) == (True, "ResponseDecodingError")
     assert json.loads(result.output["Cause"]) == {

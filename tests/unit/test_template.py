@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
 from companion.constants import DEFAULT_PAYLOAD_BUDGET_BYTES, STATE_PAYLOAD_LIMIT_BYTES
 from tests.deploy_config import samconfig_overrides
@@ -333,7 +334,7 @@ def test_no_iam_allow_statement_uses_an_action_wildcard(transformed: dict[str, A
 JUSTIFIED_RESOURCE_WILDCARDS: list[tuple[str, str]] = [
     # Object keys are chosen at run time (execution and step names); the prefix is the boundary.
     (
-        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|prompt-sets"
+        r"^arn:\$\{AWS::Partition\}:s3:::\$\{PayloadBucket\}/(offload/requests|offload/responses|offload/failures|offload/maps|prompt-sets"
         r"|batches/results|batches/summaries|fine-tuning/[a-z/-]+)/\*$",
         "objects under one project prefix",
     ),
@@ -489,11 +490,12 @@ def test_preprocess_prompt_may_only_write_requests_and_read_answers(transformed:
     # Given the S3 permissions of the pre-processing function
     grants = _s3_grants(transformed, "PreprocessPromptFunction")
 
-    # Then it may put objects under offload/requests/, read the answers a compiled chain keeps under
-    # offload/responses/, and do nothing else in S3
+    # Then it may put objects under offload/requests/, read the answers a chain keeps under offload/responses/ and
+    # a large map's variables and results under offload/maps/, and do nothing else in S3
     assert grants == {
         ("s3:PutObject", f"{BUCKET_ARN}/offload/requests/*", "{}"),
         ("s3:GetObject", f"{BUCKET_ARN}/offload/responses/*", "{}"),
+        ("s3:GetObject", f"{BUCKET_ARN}/offload/maps/*", "{}"),
     }
 
 
@@ -596,7 +598,7 @@ def test_samconfig_gives_every_template_parameter_a_value(template: dict[str, An
 
 # ---------------------------------------------------------------- state machines
 
-STATE_MACHINE_DEFINITION = ROOT / "statemachines" / "prompt_chain.asl.json"
+STATE_MACHINE_DEFINITION = ROOT / "statemachines" / "prompt_chain.asl.yaml"
 STATE_MACHINES = ("PromptChainStateMachine", "PromptChainExpressStateMachine")
 FOUNDATION_MODEL_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ModelId}"
 
@@ -621,9 +623,24 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
     assert sorted(json.dumps(r, sort_keys=True) for r in grants.pop("lambda:InvokeFunction")) == sorted(
         json.dumps({"Fn::GetAtt": [name, "Arn"]}, sort_keys=True) for name in FUNCTIONS
     )
-    # And Bedrock may read offloaded requests and write responses with its permissions, nothing else in S3
-    assert [arn_text(r) for r in grants.pop("s3:GetObject")] == [f"{BUCKET_ARN}/offload/requests/*"]
-    assert [arn_text(r) for r in grants.pop("s3:PutObject")] == [f"{BUCKET_ARN}/offload/responses/*"]
+    # And Bedrock may read offloaded requests and write responses with its permissions, the machine write long
+    # answers beside them, a failed chain's completed steps, and a large map's items, variables and result files
+    # (multipart uploads), nothing else in S3
+    maps = f"{BUCKET_ARN}/offload/maps/*"
+    assert sorted(arn_text(r) for r in grants.pop("s3:GetObject")) == [maps, f"{BUCKET_ARN}/offload/requests/*"]
+    assert sorted(arn_text(r) for r in grants.pop("s3:PutObject")) == [
+        f"{BUCKET_ARN}/offload/failures/*",
+        maps,
+        f"{BUCKET_ARN}/offload/responses/*",
+    ]
+    for action in ("s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"):
+        assert [arn_text(r) for r in grants.pop(action)] == [maps]
+    # And the Standard machine may run its own Distributed Map children, and only those
+    machine = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-PromptChain"
+    children = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-PromptChain/*"
+    assert [arn_text(r) for r in grants.pop("states:StartExecution")] == [machine]
+    for action in ("states:DescribeExecution", "states:StopExecution"):
+        assert [arn_text(r) for r in grants.pop(action)] == [children]
     # And it may invoke foundation models of this region picked from AllowedModelIds (the packaged chains'
     # inference profiles are checked by test_every_model_a_packaged_chain_uses_is_granted_and_nothing_else)
     models = grants.pop("bedrock:InvokeModel")
@@ -635,8 +652,8 @@ def test_prompt_chain_roles_grant_exactly_what_the_definition_calls(transformed:
         selected = variables["ModelId"]["Fn::Select"]
         assert selected[0] == index
         assert '{"Ref": "AllowedModelIds"}' in json.dumps(selected[1])
-    # And whatever else SAM adds (logging, tracing) is not an S3, Lambda or Bedrock permission
-    assert not [action for action in grants if action.split(":")[0] in {"s3", "lambda", "bedrock"}]
+    # And whatever else SAM adds (logging, tracing) is not an S3, Lambda, Bedrock or Step Functions permission
+    assert not [action for action in grants if action.split(":")[0] in {"s3", "lambda", "bedrock", "states"}]
 
 
 def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str, Any]) -> None:
@@ -650,19 +667,26 @@ def test_allowed_model_ids_default_to_plain_foundation_models(template: dict[str
 
 
 @pytest.mark.parametrize(
-    ("machine", "workflow", "level"),
-    [("PromptChainStateMachine", "STANDARD", "ERROR"), ("PromptChainExpressStateMachine", "EXPRESS", "ALL")],
+    ("machine", "workflow", "level", "definition"),
+    [
+        ("PromptChainStateMachine", "STANDARD", "ERROR", "prompt_chain.asl.yaml"),
+        ("PromptChainExpressStateMachine", "EXPRESS", "ALL", "prompt_chain_inline.asl.yaml"),
+    ],
 )
-def test_prompt_chain_state_machines_share_one_definition_logged_traced_and_substituted(
-    resources: dict[str, Any], machine: str, workflow: str, level: str
+def test_prompt_chain_state_machines_are_generated_logged_traced_and_substituted(
+    resources: dict[str, Any], machine: str, workflow: str, level: str, definition: str
 ) -> None:
     # Given the state machine resource
     properties = resources[machine]["Properties"]
 
-    # Then it is a Standard or Express workflow defined in the one ASL file, with every function ARN substituted
+    # Then it is a Standard or Express workflow defined in its generated ASL file (Express: without the Distributed
+    # Map, which Step Functions runs in Standard workflows only), with every function ARN substituted
     assert properties["Type"] == workflow
-    assert properties["DefinitionUri"] == "statemachines/prompt_chain.asl.json"
-    assert properties["DefinitionSubstitutions"] == {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS}
+    assert properties["DefinitionUri"] == f"statemachines/{definition}"
+    assert properties["DefinitionSubstitutions"] == {
+        **{f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS},
+        "PayloadBucketName": {"Ref": "PayloadBucket"},
+    }
     # And it logs without execution data (prompts, answers) to its own log group with retention: errors only for
     # Standard, every event for Express (its only execution history)
     logging = properties["Logging"]
@@ -683,65 +707,50 @@ def test_prompt_chain_definition_is_structurally_valid_with_every_placeholder_re
     spec = load_template(TEMPLATE).state_machines[machine]
 
     # Then no ${...} is left, every Next/Default/Catch target exists, and validation passes again on the result
-    validate_definition(spec.definition, "prompt_chain.asl.json")
+    validate_definition(spec.definition, "prompt_chain.asl.yaml")
     assert "${" not in json.dumps(spec.definition)
     # And each placeholder of the source file has a DefinitionSubstitutions entry
     source = STATE_MACHINE_DEFINITION.read_text(encoding="utf-8")
-    assert set(re.findall(r"\$\{(\w+)\}", source)) == {f"{name}Arn" for name in FUNCTIONS}
+    assert set(re.findall(r"\$\{(\w+)\}", source)) == {f"{name}Arn" for name in FUNCTIONS} | {"PayloadBucketName"}
 
 
 def test_prompt_chain_definition_with_a_dangling_transition_is_rejected() -> None:
     # Given the definition with one transition renamed to a state that does not exist (statelint's blind spot)
     from sfn_offline.template import DefinitionError, validate_definition
 
-    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    definition = yaml.safe_load(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
     definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"]["Check Reprompt Budget"]["Default"] = "Fail Stpe"
 
     # Then validation names the broken place
     with pytest.raises(DefinitionError, match=re.escape("Check Reprompt Budget.Default")):
-        validate_definition(definition, "prompt_chain.asl.json")
+        validate_definition(definition, "prompt_chain.asl.yaml")
 
 
-def test_prompt_chain_retries_follow_the_style_guide() -> None:
-    # Given the Task states of the step flow (the Map's ItemProcessor; the chain loop itself has no Task)
-    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
-    assert all(state["Type"] != "Task" for state in definition["States"].values())
+def test_prompt_chain_is_jsonata_throughout_with_one_invoke_state_and_the_named_retries() -> None:
+    # Given the definition's states, the step flow (the Map's ItemProcessor) included
+    from companion.retry_policies import retry_policy
+
+    definition = yaml.safe_load(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
     step_flow = definition["States"]["Run Stage Steps"]["ItemProcessor"]["States"]
-    tasks = {name: state for name, state in step_flow.items() if state["Type"] == "Task"}
-    transient = {
-        "Bedrock.ThrottlingException",
-        "Bedrock.ServiceUnavailableException",
-        "Bedrock.InternalServerException",
-        "Bedrock.ModelTimeoutException",
-        "Bedrock.ModelNotReadyException",
-    }
-    lambda_errors = {
-        "Lambda.ServiceException",
-        "Lambda.AWSLambdaException",
-        "Lambda.SdkClientException",
-        "Lambda.TooManyRequestsException",
-    }
+    states = {**definition["States"], **step_flow}
+    # Then the query language is declared once, for the whole machine
+    assert definition["QueryLanguage"] == "JSONata"
+    assert not [name for name, state in states.items() if "QueryLanguage" in state]
+    # And one state invokes the model, whatever the request form (Body or Input.S3Uri, with or without Output.S3Uri)
+    invokes = [name for name, state in states.items() if state.get("Resource", "").endswith("bedrock:invokeModel")]
+    assert invokes == ["Invoke Model"]
+    # And every task retries with its service's named policy (companion.retry_policies)
+    policies = {"bedrock": "bedrock_invoke_transient", "lambda": "lambda_transient", "aws-sdk": "s3_transient"}
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
     for name, state in tasks.items():
-        [retry] = state["Retry"]
-        # Then every task retries with backoff and full jitter
-        assert retry["BackoffRate"] == 2.0
-        assert retry["JitterStrategy"] == "FULL"
-        # And Bedrock tasks retry only the transient errors (never Validation or AccessDenied), trimming the result
-        jsonata = state.get("QueryLanguage") == "JSONata"
-        if state["Resource"] == "arn:aws:states:::bedrock:invokeModel":
-            assert set(retry["ErrorEquals"]) == transient, name
-            # (the JSONata text state keeps only text and tokens in its Output)
-            assert "{%" in state["Output"] if jsonata else state["ResultSelector"] == {"Body.$": "$.Body"}
-        else:
-            assert set(retry["ErrorEquals"]) == lambda_errors, name
-        # And any other error goes to the step's failure record, with the error beside the step's input
-        catch = state["Catch"][-1]
-        assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "Describe Step Failure")
-        if jsonata:
+        service = state["Resource"].split(":::")[1].split(":")[0]
+        assert state["Retry"] == retry_policy(policies[service]), name
+    # And any other error of the step flow goes to the step's failure record, with the error beside the step's input
+    for name, state in tasks.items():
+        if name in step_flow:
+            catch = state["Catch"][-1]
+            assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "Describe Step Failure"), name
             assert catch["Output"] == '{% $merge([$states.input, {"error": $states.errorOutput}]) %}'
-        else:
-            assert catch["ResultPath"] == "$.error"
-    assert 2 <= sum(state["Resource"].endswith("bedrock:invokeModel") for state in tasks.values()) <= 5
 
 
 def test_outputs_expose_both_prompt_chain_state_machines(template: dict[str, Any]) -> None:

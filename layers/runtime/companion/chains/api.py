@@ -4,7 +4,12 @@ A request names a packaged chain (``companion/chains/library/<name>.json``) or c
 packaged chain on its own compiled Standard machine (``companion.chains.compiler``; the execution id is then
 ``<chain>.<name>``) and an inline chain on the generic interpreter's Standard machine, answering at once with the
 execution id; ``sync`` runs either on the interpreter's Express machine and answers with the result, so only for
-chains that finish well within API Gateway's 29-second integration timeout.
+chains that finish well within API Gateway's 29-second integration timeout (and whose maps have at most 100 items:
+the Express machine has no Distributed Map and fails a longer one as ``PromptChain.MapTooLarge``).
+
+Both machines answer ``{chain, steps, final, usage}``: a record keeps a long answer as a preview with ``ref`` (its S3
+URI) and ``truncated: true``, and the interpreter's large map as ``{results: {s3_uri, count}}`` (its result manifest),
+so ``GET /chains/{id}`` returns what does not fit an execution's output by reference.
 
 An ``Idempotency-Key`` becomes the execution name (see ``companion.executions``), so a retried request finds the
 execution the first one started instead of starting a second. Express machines do not de-duplicate names, so ``sync``

@@ -412,7 +412,7 @@ def machine_input(chain_input: Mapping[str, Any] | None = None) -> dict[str, Any
 
 
 def execution_input(chain: Chain, chain_input: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The input of the prompt-chain state machines (``statemachines/prompt_chain.asl.json``) for one run.
+    """The input of the prompt-chain state machines (``statemachines/prompt_chain.asl.yaml``) for one run.
 
     Parameters
     ----------

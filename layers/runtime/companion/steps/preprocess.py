@@ -8,6 +8,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from companion import safejson
 from companion.codec import NeutralRequest, Turn, decode, encode_json, resolve_family
 from companion.codec.models import InferenceParameters, ModelFamily
 from companion.errors import InputValidationError, PromptTooLargeError, ResponseDecodingError
@@ -44,6 +45,11 @@ class PreprocessPromptInput(TaskInput):
         description="A template; a plain string is shorthand for one user turn."
     )
     variables: dict[str, Any] = Field(default_factory=dict)
+    variables_s3_uri: str | None = Field(
+        default=None,
+        description="A JSON object in S3 (under the offload prefix's maps/) holding more variables, as the chain "
+        "interpreter's Distributed Map hands each item the chain's input and results; `variables` win over it.",
+    )
     inference: InferenceParameters = InferenceParameters()
     extra_body: dict[str, Any] = Field(default_factory=dict)
     offload: OffloadOptions = OffloadOptions()
@@ -69,6 +75,52 @@ class BodyStore(Protocol):
 
 _MAX_REFERENCES = 200
 """Answers read back from S3 for one prompt at most (a map's results included)."""
+MAPS_FOLDER = "maps/"
+"""Where, under the offload prefix, the chain interpreter keeps a Distributed Map's items, variables and results."""
+
+
+def _stored_json(store: BodyStore, location: S3Location, where: str) -> Any:
+    try:
+        return safejson.loads(store.get_bytes(location))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputValidationError(f"{where}: {location.uri} is not JSON") from exc
+
+
+def _map_results(reference: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> list[Any]:
+    """A Distributed Map's records, in item order (``None`` where an item left none), from its ResultWriter manifest.
+
+    Raises
+    ------
+    S3LocationError
+        The manifest or a result file lies outside the maps area of the payload bucket.
+    InputValidationError
+        The manifest or a result file is not what the ResultWriter writes.
+    """
+    where = "variables.steps results"
+    prefix = f"{settings.offload_prefix}{MAPS_FOLDER}"
+    manifest = _stored_json(
+        store, parse_s3_uri(reference.get("s3_uri"), where=where, bucket=settings.offload_bucket, prefix=prefix), where
+    )
+    count = reference.get("count")
+    if not isinstance(manifest, dict) or not isinstance(count, int) or count < 0:
+        raise InputValidationError(f"{where}: not a map's result manifest and item count")
+    records: list[Any] = [None] * count
+    files = manifest.get("ResultFiles", {}).get("SUCCEEDED", [])
+    for entry in files if isinstance(files, list) else []:
+        key = entry.get("Key") if isinstance(entry, dict) else None
+        uri = f"s3://{settings.offload_bucket}/{key}"
+        executions = _stored_json(
+            store, parse_s3_uri(uri, where=where, bucket=settings.offload_bucket, prefix=prefix), where
+        )
+        for execution in executions if isinstance(executions, list) else []:
+            try:
+                index = safejson.loads(execution["Input"])["run"]["item_index"]
+                record = safejson.loads(execution["Output"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputValidationError(f"{where}: a result in {uri} is not a map item's record") from exc
+            if isinstance(index, int) and 0 <= index < count:
+                records[index] = record
+    return records
 
 
 def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> dict[str, Any]:
@@ -108,6 +160,9 @@ def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store
             family = value.get("family")
             answer = decode(read(value["ref"]), str(value.get("model_id") or family), family)
             return {**value, "text": answer.text, "truncated": False}
+        if isinstance(value, dict) and isinstance(value.get("results"), dict):
+            budget[0] -= 1
+            value = {**value, "results": _map_results(value["results"], settings, store)}
         if isinstance(value, dict) and isinstance(value.get("results"), list):
             return {**value, "results": [full(item) for item in value["results"]]}
         return value
@@ -171,7 +226,16 @@ def preprocess_prompt(
         The rendered prompt contains text that cannot be encoded as UTF-8.
     """
     family = resolve_family(task.model_id, task.model_family)
-    variables = _dereferenced(task.variables, settings, store)
+    variables = task.variables
+    if task.variables_s3_uri is not None:
+        where = "variables_s3_uri"
+        prefix = f"{settings.offload_prefix}{MAPS_FOLDER}"
+        location = parse_s3_uri(task.variables_s3_uri, where=where, bucket=settings.offload_bucket, prefix=prefix)
+        stored = _stored_json(store, location, where)
+        if not isinstance(stored, dict):
+            raise InputValidationError(f"{where}: {location.uri} does not hold a JSON object")
+        variables = {**stored, **variables}
+    variables = _dereferenced(variables, settings, store)
     neutral = _render_request(task.model_copy(update={"variables": variables}))
     body, body_json = encode_json(neutral, task.model_id, family)
 
