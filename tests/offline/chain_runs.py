@@ -10,6 +10,8 @@ from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
 from sfn_offline.template import Template
 
+from companion.steps.preprocess import read_map_results
+
 CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0"
 STATE_PAYLOAD_LIMIT = 256 * 1024
 """Bytes a state input or output may hold on AWS (the offline runner does not enforce it)."""
@@ -83,6 +85,19 @@ def stored_answer(s3: Any, uri: str) -> str:
     """The text of the Claude answer kept at ``uri``."""
     body = stored_json(s3, uri)
     return "".join(block["text"] for block in body["content"] if block["type"] == "text")
+
+
+def map_results(s3: Any, reference: dict[str, Any]) -> list[Any]:
+    """A Distributed Map's results (``{results: null, ref: <manifest>, truncated: true}``) read back in item order,
+    as pre-process reads them for a later step."""
+
+    def read(uri: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
+    bucket = reference["ref"].removeprefix("s3://").partition("/")[0]
+    return read_map_results(reference["ref"], bucket, read)
 
 
 def substituted(template: Template, definition: dict[str, Any]) -> dict[str, Any]:

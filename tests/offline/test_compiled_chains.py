@@ -24,8 +24,7 @@ from sfn_offline.template import Template, load_template
 from companion.adapters.s3 import default_client
 from companion.chains import load_chain
 from companion.chains.compiler import CompileSettings, compile_chain, machine_input
-from companion.steps.preprocess import read_map_results
-from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure
+from tests.offline.chain_runs import CLAUDE, EntryCountingStandIn, claude_answer, entered, failure, map_results
 from tools.chain.machine import substituted
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -470,18 +469,6 @@ def many_items_chain(max_items: int, *, then: str | None = None) -> dict[str, An
     if then is not None:
         steps.append({"name": "after", "prompt": then})
     return {"name": "many-items", "defaults": {"model_id": CLAUDE}, "steps": steps}
-
-
-def map_results(aws: Any, reference: dict[str, Any]) -> list[Any]:
-    """A Distributed Map's results read back from its manifest (what pre-process does for a later step)."""
-
-    def read(uri: str) -> bytes:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        body: bytes = aws.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return body
-
-    bucket = reference["ref"].removeprefix("s3://").partition("/")[0]
-    return read_map_results(reference["ref"], bucket, read)
 
 
 def test_a_map_over_2000_generated_items_completes_with_its_results_by_reference(template: Template, aws: Any) -> None:

@@ -31,6 +31,7 @@ from tests.offline.chain_runs import (
     failure,
     invoke_arguments,
     largest_payload,
+    map_results,
     stored_answer,
     stored_json,
     substituted,
@@ -633,10 +634,11 @@ def test_a_map_over_more_items_than_an_inline_map_carries_runs_as_a_distributed_
     assert result.status == "SUCCEEDED", result.cause
     assert entered(result)[9:13] == ["Check Next Stage", "Write Map Items", "Write Map Variables", "Run Map Items"]
     assert "Run Stage Steps" not in entered(result)[10:14]
-    # And its record is the manifest of its result files in S3 and the item count
-    results = result.output["steps"]["each"]["results"]
-    assert results["count"] == len(items)
-    assert results["s3_uri"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
+    # And its record is a reference to the manifest of its result files in S3, one record per item
+    record = result.output["steps"]["each"]
+    assert (record["results"], record["truncated"]) == (None, True)
+    assert record["ref"].startswith(f"s3://{template.buckets['PayloadBucket']}/offload/maps/{EXECUTION}/each/")
+    assert len(map_results(aws, record)) == len(items)
     # And the last prompt got every item's answer, in item order, read back from those files
     last = json.dumps(bedrock.calls[-1].request)
     positions = [last.index(f"Describe {item} ({n})") for n, item in enumerate(items)]
@@ -675,7 +677,7 @@ def test_a_map_over_two_thousand_generated_items_completes(template: Template, a
     # Then every item was asked about and the last step saw them all, within the payload and history limits
     assert result.status == "SUCCEEDED", result.cause
     assert len(bedrock.calls) == LARGE_MAP_ITEMS + 2
-    assert result.output["steps"]["each"]["results"]["count"] == LARGE_MAP_ITEMS
+    assert len(map_results(aws, result.output["steps"]["each"])) == LARGE_MAP_ITEMS
     assert f"Describe item-{LARGE_MAP_ITEMS - 1}" in json.dumps(bedrock.calls[-1].request)
     assert largest_payload(result) <= STATE_PAYLOAD_LIMIT
     assert len(result.history) < HISTORY_LIMIT

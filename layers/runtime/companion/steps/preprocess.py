@@ -86,43 +86,6 @@ def _stored_json(store: BodyStore, location: S3Location, where: str) -> Any:
         raise InputValidationError(f"{where}: {location.uri} is not JSON") from exc
 
 
-def _map_results(reference: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> list[Any]:
-    """A Distributed Map's records, in item order (``None`` where an item left none), from its ResultWriter manifest.
-
-    Raises
-    ------
-    S3LocationError
-        The manifest or a result file lies outside the maps area of the payload bucket.
-    InputValidationError
-        The manifest or a result file is not what the ResultWriter writes.
-    """
-    where = "variables.steps results"
-    prefix = f"{settings.offload_prefix}{MAPS_FOLDER}"
-    manifest = _stored_json(
-        store, parse_s3_uri(reference.get("s3_uri"), where=where, bucket=settings.offload_bucket, prefix=prefix), where
-    )
-    count = reference.get("count")
-    if not isinstance(manifest, dict) or not isinstance(count, int) or count < 0:
-        raise InputValidationError(f"{where}: not a map's result manifest and item count")
-    records: list[Any] = [None] * count
-    files = manifest.get("ResultFiles", {}).get("SUCCEEDED", [])
-    for entry in files if isinstance(files, list) else []:
-        key = entry.get("Key") if isinstance(entry, dict) else None
-        uri = f"s3://{settings.offload_bucket}/{key}"
-        executions = _stored_json(
-            store, parse_s3_uri(uri, where=where, bucket=settings.offload_bucket, prefix=prefix), where
-        )
-        for execution in executions if isinstance(executions, list) else []:
-            try:
-                index = safejson.loads(execution["Input"])["run"]["item_index"]
-                record = safejson.loads(execution["Output"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputValidationError(f"{where}: a result in {uri} is not a map item's record") from exc
-            if isinstance(index, int) and 0 <= index < count:
-                records[index] = record
-    return records
-
-
 def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store: BodyStore) -> dict[str, Any]:
     """``variables`` with each earlier answer kept in S3 by reference (``{text: preview, ref, family, truncated}``,
     as a compiled chain machine keeps answers too large for its state) replaced by its full text, and each map's
@@ -160,9 +123,6 @@ def _dereferenced(variables: dict[str, Any], settings: PreprocessSettings, store
             family = value.get("family")
             answer = decode(read(value["ref"]), str(value.get("model_id") or family), family)
             return {**value, "text": answer.text, "truncated": False}
-        if isinstance(value, dict) and isinstance(value.get("results"), dict):
-            budget[0] -= 1
-            value = {**value, "results": _map_results(value["results"], settings, store)}
         if isinstance(value, dict) and isinstance(value.get("results"), list):
             return {**value, "results": [full(item) for item in value["results"]]}
         return value
