@@ -217,7 +217,7 @@ def interpreter_definition(*, distributed_maps: bool = True, map_items: int = MA
     map_items
         The most items a map runs inline (tests lower it to reach the Distributed Map with a few items).
     """
-    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  (a generator's dependency, not the runtime layer's)
+    import yaml  # noqa: PLC0415  (a generator's dependency, not the runtime layer's)
 
     skeleton: dict[str, Any] = yaml.safe_load(_SKELETON.read_text(encoding="utf-8"))
     states = skeleton["States"]
