@@ -663,9 +663,9 @@ def test_a_failed_item_of_a_distributed_map_fails_the_chain_keeping_the_complete
 
 @pytest.mark.skipif(
     not os.environ.get("COMPANION_LARGE_MAP_TEST"),
-    reason="2,000 child workflows take about 0.45 s each offline, most of it the runner parsing JSONata again at every "
-    "evaluation (set COMPANION_LARGE_MAP_TEST=1); the Distributed Map path itself runs in every test run through the "
-    "lowered-limit tests above",
+    reason="2,000 child workflows and a step quoting all their results take about 80 s offline (set "
+    "COMPANION_LARGE_MAP_TEST=1); the Distributed Map path itself runs in every test run through the lowered-limit "
+    "tests above, and a compiled chain's 2,000-item map in tests/offline/test_compiled_chains.py",
 )
 def test_a_map_over_two_thousand_generated_items_completes(template: Template, aws: Any) -> None:
     # Given a first step that generates 2,000 items, a map over them on the Standard machine, and a step after it

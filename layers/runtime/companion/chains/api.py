@@ -8,8 +8,8 @@ chains that finish well within API Gateway's 29-second integration timeout (and 
 the Express machine has no Distributed Map and fails a longer one as ``PromptChain.MapTooLarge``).
 
 Both machines answer ``{chain, steps, final, usage}``: a record keeps a long answer as a preview with ``ref`` (its S3
-URI) and ``truncated: true``, and the interpreter's large map as ``{results: {s3_uri, count}}`` (its result manifest),
-so ``GET /chains/{id}`` returns what does not fit an execution's output by reference.
+URI) and ``truncated: true``, and a Distributed Map's results as ``{results: null, ref, truncated: true}`` (``ref``
+is its result manifest), so ``GET /chains/{id}`` returns what does not fit an execution's output by reference.
 
 An ``Idempotency-Key`` becomes the execution name (see ``companion.executions``), so a retried request finds the
 execution the first one started instead of starting a second. Express machines do not de-duplicate names, so ``sync``
