@@ -130,9 +130,9 @@ def test_the_packaged_batch_runs_each_prompt_as_an_express_child_running_the_com
     assert "outline-draft-critique - outline" in processor["States"]
     resources = {state.get("Resource") for state in processor["States"].values()}
     assert not any("states:::states:" in str(resource) for resource in resources)
-    # And each compiled state declares JSONata, the batch's own states staying JSONPath
-    assert all(state["QueryLanguage"] == "JSONata" for state in processor["States"].values())
-    assert "QueryLanguage" not in definition
+    # And the whole machine is JSONata, declared once at its top and by no state
+    assert definition["QueryLanguage"] == "JSONata"
+    assert "QueryLanguage" not in json.dumps(definition["States"])
 
 
 def test_a_chain_the_compiler_cannot_compile_is_refused_with_every_problem() -> None:
