@@ -8,7 +8,6 @@ from typing import Any
 
 from sfn_offline.bedrock_standin import BedrockStandIn
 from sfn_offline.engine import ExecutionResult
-from sfn_offline.template import Template
 
 from companion.steps.preprocess import read_map_results
 
@@ -98,14 +97,3 @@ def map_results(s3: Any, reference: dict[str, Any]) -> list[Any]:
 
     bucket = reference["ref"].removeprefix("s3://").partition("/")[0]
     return read_map_results(reference["ref"], bucket, read)
-
-
-def substituted(template: Template, definition: dict[str, Any]) -> dict[str, Any]:
-    """``definition`` with the template's function ARNs and payload bucket in place of its ``${...}`` placeholders."""
-    text = json.dumps(definition)
-    values = {f"{spec.logical_id}Arn": spec.arn for spec in template.functions.values()}
-    values["PayloadBucketName"] = template.buckets["PayloadBucket"]
-    for name, value in values.items():
-        text = text.replace(f"${{{name}}}", value)
-    substituted_definition: dict[str, Any] = json.loads(text)
-    return substituted_definition

@@ -34,8 +34,8 @@ from tests.offline.chain_runs import (
     map_results,
     stored_answer,
     stored_json,
-    substituted,
 )
+from tools.chain.machine import substituted
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "layers" / "runtime" / "companion" / "chains" / "library"
@@ -627,7 +627,7 @@ def test_a_map_over_more_items_than_an_inline_map_carries_runs_as_a_distributed_
     items = [f"item-{n}" for n in range(5)]
     bedrock = JsonAnswers({"List the items": {"items": items}})
     chain = large_map_chain([{"name": "sum", "model_id": CLAUDE, "prompt": "Sum up {{ steps.each.results }}"}])
-    definition = substituted(template, interpreter_definition(map_items=2))
+    definition = substituted(interpreter_definition(map_items=2), template)
     # When the chain runs
     result = run_chain(template, bedrock, chain, {}, definition)
     # Then the map ran as a Distributed Map, its items and the chain's variables written to S3 first
@@ -651,7 +651,7 @@ def test_a_failed_item_of_a_distributed_map_fails_the_chain_keeping_the_complete
 ) -> None:
     # Given a map over 4 items run as a Distributed Map, whose third item's request Bedrock rejects
     bedrock = JsonAnswers({"List the items": {"items": ["a", "b", "c", "d"]}}, rejected=["Describe c"])
-    definition = substituted(template, interpreter_definition(map_items=2))
+    definition = substituted(interpreter_definition(map_items=2), template)
     # When the chain runs
     result = run_chain(template, bedrock, large_map_chain([]), {}, definition)
     # Then the map run fails at the failed item, naming the map, and the chain keeps the list step
